@@ -1,0 +1,29 @@
+"""feeds: a folder of plain-text news articles published as per-topic feeds."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, watch: bool = True) -> Any:
+    """Build the Flask app: settings, then the index of the collection, then the routes."""
+    from flask import Flask
+
+    from .config import Config
+    from .index import LiveIndex
+    from .web import bp
+
+    settings = Config.load(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__)
+    app.config["FEEDS"] = settings
+    live = LiveIndex(settings)
+    app.extensions["feeds"] = live
+    if watch:
+        live.start()
+    app.register_blueprint(bp)
+    return app

@@ -1,0 +1,157 @@
+"""The ``feeds`` command: serve, check, list and build, over the same core as the web app."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import Config
+from .index import LiveIndex
+from .models import Article
+
+collection_option = click.option(
+    "--collection",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of article files [default: seeds, or FEEDS_COLLECTION].",
+)
+index_option = click.option(
+    "--index",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the persistent index [default: FEEDS_INDEX or ~/.cache/feeds/...].",
+)
+
+
+def load_config(**overrides: Any) -> Config:
+    clean = {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items()}
+    try:
+        return Config.load(clean)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def open_index(config: Config) -> LiveIndex:
+    try:
+        return LiveIndex(config)
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"{exc}. Pass --collection DIR or set FEEDS_COLLECTION.") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="feeds")
+def main() -> None:
+    """Publish a folder of plain-text news articles as per-topic feeds."""
+
+
+@main.command()
+@collection_option
+@index_option
+@click.option("--host", help="Address to listen on [default: 127.0.0.1].")
+@click.option("--port", type=int, help="Port to listen on [default: 8000].")
+@click.option("--workers", type=int, help="Worker processes [default: 2].")
+@click.option("--base-url", help="Public URL of the site [default: http://HOST:PORT].")
+def serve(**options: Any) -> None:
+    """Serve the feeds over HTTP with gunicorn."""
+    from .server import serve as run_server
+
+    config = load_config(**options)
+    if not options.get("base_url") and not os.environ.get("FEEDS_BASE_URL"):
+        config = load_config(**options, base_url=f"http://{config.host}:{config.port}")
+    if not config.collection_path.is_dir():
+        raise click.ClickException(f"collection folder not found: {config.collection_path}")
+    run_server(config)
+
+
+@main.command()
+@collection_option
+@index_option
+def check(**options: Any) -> None:
+    """Parse every article; print each problem and exit 1 if there is any."""
+    live = open_index(load_config(**options))
+    snap = live.snapshot
+    for problem in snap.problems:
+        click.echo(str(problem))
+    click.echo(
+        f"{len(snap.articles)} articles published, {len(snap.problems)} problems.",
+        err=bool(snap.problems),
+    )
+    live.close()
+    sys.exit(1 if snap.problems else 0)
+
+
+@main.command("list")
+@collection_option
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line per article.")
+def list_articles(as_json: bool, **options: Any) -> None:
+    """List every published article, newest first."""
+    live = open_index(load_config(**options))
+    for article in live.snapshot.articles:
+        if as_json:
+            click.echo(json.dumps(article_record(article), ensure_ascii=False))
+        else:
+            assert article.published is not None
+            click.echo(f"{article.published:%Y-%m-%d}  {article.id}  {article.title}")
+    live.close()
+
+
+def article_record(article: Article) -> dict[str, Any]:
+    assert article.published is not None and article.updated is not None
+    return {
+        "id": article.id,
+        "path": article.path,
+        "title": article.title,
+        "published": article.published.isoformat().replace("+00:00", "Z"),
+        "updated": article.updated.isoformat().replace("+00:00", "Z"),
+        "topics": list(article.topics),
+    }
+
+
+@main.command()
+@collection_option
+@index_option
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+    help="Folder to write the site into; replaced whole when the build succeeds.",
+)  # fmt: skip
+@click.option("--base-url", help="Public URL the files will be served from.")
+def build(out: Path, **options: Any) -> None:
+    """Write every feed and page as static files, the same bytes the server sends."""
+    from . import create_app
+    from .static import site_urls, write_site
+
+    config = load_config(**options, reload_interval=0)
+    if not config.collection_path.is_dir():
+        raise click.ClickException(f"collection folder not found: {config.collection_path}")
+    app = create_app(config.__dict__, watch=False)
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        count = write_site(app, site_urls(app.extensions["feeds"].snapshot), staging)
+        _swap(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        app.extensions["feeds"].close()
+    click.echo(f"wrote {count} files to {out}")
+
+
+def _swap(staging: Path, out: Path) -> None:
+    """Replace ``out`` with ``staging``; the old folder stays whole until the last moment."""
+    os.chmod(staging, 0o755)
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out)

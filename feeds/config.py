@@ -1,0 +1,115 @@
+"""Every setting, declared once with its default and help text.
+
+Each setting is read from the environment as ``FEEDS_<NAME>`` and can be
+overridden by the command line or by ``create_app(config)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+def _bool(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("collection", "seeds", "Folder of article files (`*.txt`, read recursively)."),
+    Setting(
+        "base_url",
+        "http://127.0.0.1:8000",
+        "Public URL the feeds are served from; every link and self link is built from it.",
+    ),
+    Setting("title", "feeds", "Site name, used in feed titles and pages."),
+    Setting("author", "feeds", "Feed-level author name (Atom requires one)."),
+    Setting("language", "en", "Language of the collection (RSS `language`, HTML `lang`)."),
+    Setting(
+        "index",
+        "",
+        "Folder for the persistent index (first-seen dates). "
+        "Default: `~/.cache/feeds/<collection name>-<hash>`, outside the collection.",
+    ),
+    Setting("taxonomy", "", "Extra taxonomy TOML file, applied after the collection's `topics.toml`."),
+    Setting("feed_items", 20, "Items per feed when no `?limit=` is given.", int),
+    Setting("max_age", 300, "`Cache-Control: max-age` in seconds for feeds and pages.", int),
+    Setting(
+        "reload_interval",
+        2.0,
+        "Seconds between checks of the collection for changes; 0 turns live reload off.",
+        float,
+    ),
+    Setting("host", "127.0.0.1", "Address `feeds serve` listens on."),
+    Setting("port", 8000, "Port `feeds serve` listens on.", int),
+    Setting("workers", 2, "gunicorn worker processes for `feeds serve`.", int),
+    Setting("git_dates", True, "Date undated articles from the collection's git history.", _bool),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    collection: str = "seeds"
+    base_url: str = "http://127.0.0.1:8000"
+    title: str = "feeds"
+    author: str = "feeds"
+    language: str = "en"
+    index: str = ""
+    taxonomy: str = ""
+    feed_items: int = 20
+    max_age: int = 300
+    reload_interval: float = 2.0
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    git_dates: bool = True
+
+    @classmethod
+    def load(
+        cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Config:
+        """Defaults, then ``FEEDS_*`` environment variables, then explicit overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = environ.get("FEEDS_" + setting.name.upper())
+            if raw is not None and raw != "":
+                try:
+                    values[setting.name] = setting.parse(raw)
+                except ValueError as exc:
+                    raise ValueError(f"FEEDS_{setting.name.upper()}: {exc}") from exc
+        for key, value in (overrides or {}).items():
+            if value is None:
+                continue
+            if key not in {f.name for f in fields(cls)}:
+                raise ValueError(f"unknown setting {key!r}")
+            values[key] = value
+        config = replace(cls(), **values)
+        return replace(config, base_url=config.base_url.rstrip("/"))
+
+    @property
+    def collection_path(self) -> Path:
+        return Path(self.collection).expanduser().resolve()
+
+    @property
+    def index_path(self) -> Path:
+        if self.index:
+            return Path(self.index).expanduser().resolve()
+        root = self.collection_path
+        key = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return cache / "feeds" / f"{root.name}-{key}"
+
+
+assert {s.name for s in SETTINGS} == {f.name for f in fields(Config)}, "SETTINGS and Config differ"

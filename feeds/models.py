@@ -1,0 +1,111 @@
+"""Frozen records passed between the pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article file, parsed; later stages fill in dates and topics."""
+
+    id: str
+    path: str  # relative to the collection, POSIX separators
+    title: str
+    summary: str
+    body: tuple[str, ...]
+    digest: str  # sha256 of the file's bytes: the content fingerprint
+    source: str | None = None  # original publisher: a domain or URL
+    author: str | None = None
+    link: str | None = None  # the original article's URL, if known
+    published: datetime | None = None
+    updated: datetime | None = None
+    declared_topics: tuple[str, ...] = ()  # from front matter
+    topics: tuple[str, ...] = ()  # every topic the article is in, ancestors included
+
+    @property
+    def paragraphs(self) -> tuple[str, ...]:
+        """The summary followed by the body: the full text."""
+        return (self.summary, *self.body) if self.summary else self.body
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with one file: skipped (error) or published with a fix (warning)."""
+
+    path: str
+    reason: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.severity}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A node of the taxonomy."""
+
+    slug: str
+    name: str
+    parent: str | None = None
+    terms: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    threshold: float | None = None  # None: the taxonomy's default
+    kind: str = "place"  # place, region, organisation or subject
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which articles a feed holds: all of, any of, none of some topics."""
+
+    all_of: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+    none_of: tuple[str, ...] = ()
+
+    @property
+    def is_everything(self) -> bool:
+        return not (self.all_of or self.any_of or self.none_of)
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        return self.all_of + self.any_of + self.none_of
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    """A link from a feed document to another document (self, alternate, paging)."""
+
+    rel: str
+    href: str
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """Everything a renderer needs for one feed document, format-independent."""
+
+    id: str
+    title: str
+    subtitle: str
+    self_url: str
+    html_url: str
+    updated: datetime
+    items: tuple[Article, ...]
+    author: str
+    language: str
+    topic_names: dict[str, str] = field(default_factory=dict)
+    topic_scheme: str = ""  # the URL prefix of topic pages, as the category scheme
+    article_url: str = ""  # template with {id}
+    links: tuple[FeedLink, ...] = ()  # extra links beyond self and alternate
+    archive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A response body computed once per snapshot, with its validators."""
+
+    body: bytes
+    media_type: str
+    etag: str
+    last_modified: datetime | None

@@ -1,0 +1,23 @@
+"""Atom 1.0 (RFC 4287)."""
+
+from __future__ import annotations
+
+from ..models import Feed
+from .common import add_entry, content_html, generator, source_url
+
+MEDIA_TYPE = "application/atom+xml"
+
+
+def render(feed: Feed) -> bytes:
+    fg = generator(feed, MEDIA_TYPE)
+    for article in feed.items:
+        entry = add_entry(fg, feed, article)
+        entry.summary(article.summary, type="text")
+        entry.content(content_html(article), type="html")
+        for slug in article.topics:
+            entry.category(
+                term=slug, label=feed.topic_names.get(slug, slug), scheme=feed.topic_scheme
+            )
+        if article.source:
+            entry.source(url=source_url(article.source), title=article.source)
+    return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)

@@ -1,0 +1,32 @@
+"""RSS 2.0, following the RSS Advisory Board's profile."""
+
+from __future__ import annotations
+
+from html import escape
+
+from ..models import Feed
+from .common import add_entry, content_html, generator, render_lock, source_url
+
+MEDIA_TYPE = "application/rss+xml"
+
+
+def render(feed: Feed) -> bytes:
+    fg = generator(feed, MEDIA_TYPE)
+    fg.description(feed.subtitle)
+    fg.load_extension("dc", atom=False, rss=True)
+    for article in feed.items:
+        entry = add_entry(fg, feed, article)
+        entry.guid(entry.id(), permalink=False)
+        # description is HTML in RSS: escape the plain-text summary once for HTML.
+        entry.description(escape(article.summary, quote=False))
+        entry.content(content_html(article), type="html")
+        for slug in article.topics:
+            entry.category(
+                term=slug, label=feed.topic_names.get(slug, slug), scheme=feed.topic_scheme
+            )
+        if article.source:
+            entry.source(url=source_url(article.source), title=article.source)
+        if article.author:
+            entry.dc.dc_creator(article.author)
+    with render_lock:
+        return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
