@@ -18,7 +18,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, watch: bool = True) -
     from .web import bp
 
     settings = Config.load(config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app = Flask(__name__)
     app.config["FEEDS"] = settings
     live = LiveIndex(settings)

@@ -40,7 +40,9 @@ def open_index(config: Config) -> LiveIndex:
     try:
         return LiveIndex(config)
     except FileNotFoundError as exc:
-        raise click.ClickException(f"{exc}. Pass --collection DIR or set FEEDS_COLLECTION.") from None
+        raise click.ClickException(
+            f"{exc}. Pass --collection DIR or set FEEDS_COLLECTION."
+        ) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -282,7 +282,9 @@ def _walk(
         if entry.is_symlink() and not _inside(entry.path, root):
             if is_dir or entry.name.endswith(".txt"):
                 problems.append(
-                    Problem(display_path(relpath), "symbolic link to outside the collection skipped")
+                    Problem(
+                        display_path(relpath), "symbolic link to outside the collection skipped"
+                    )
                 )
             continue
         if is_dir:

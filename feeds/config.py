@@ -42,7 +42,9 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder for the persistent index (first-seen dates). "
         "Default: `~/.cache/feeds/<collection name>-<hash>`, outside the collection.",
     ),
-    Setting("taxonomy", "", "Extra taxonomy TOML file, applied after the collection's `topics.toml`."),
+    Setting(
+        "taxonomy", "", "Extra taxonomy TOML file, applied after the collection's `topics.toml`."
+    ),
     Setting("feed_items", 20, "Items per feed when no `?limit=` is given.", int),
     Setting("max_age", 300, "`Cache-Control: max-age` in seconds for feeds and pages.", int),
     Setting(

@@ -99,7 +99,9 @@ class FirstSeenStore:
                 " digest TEXT NOT NULL, changed_at REAL NOT NULL)"
             )
 
-    def record(self, articles: list[Article], now: datetime) -> dict[str, tuple[datetime, datetime]]:
+    def record(
+        self, articles: list[Article], now: datetime
+    ) -> dict[str, tuple[datetime, datetime]]:
         """Record new ids and changed content; return (first seen, changed at) per id."""
         stamp = int(now.timestamp())
         with self._lock, self._db:

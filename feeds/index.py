@@ -206,7 +206,9 @@ class LiveIndex:
             unknown = [s for s in article.declared_topics if s not in taxonomy]
             if unknown:
                 problems.append(
-                    Problem(article.path, f"unknown topics ignored: {', '.join(unknown)}", "warning")
+                    Problem(
+                        article.path, f"unknown topics ignored: {', '.join(unknown)}", "warning"
+                    )
                 )
         for problem in problems:
             log.warning("%s", problem)
@@ -230,8 +232,10 @@ class LiveIndex:
             first = articles.get(item.article.id)
             if first is not None:
                 problems.append(
-                    Problem(item.article.path, f"duplicate id {item.article.id!r}: {first.path} "
-                            "has it already; skipped")
+                    Problem(
+                        item.article.path,
+                        f"duplicate id {item.article.id!r}: {first.path} has it already; skipped",
+                    )
                 )
                 continue
             articles[item.article.id] = item.article

@@ -90,7 +90,9 @@ def _selection_or_404(snap: Snapshot, text: str) -> Selection:
     except SelectionError as exc:
         abort(404, f"no such feed: {exc}")
     except UnknownTopic as exc:
-        abort(404, f"unknown topic {exc.args[0]!r}; the topics are listed at {snap.config.base_url}/")
+        abort(
+            404, f"unknown topic {exc.args[0]!r}; the topics are listed at {snap.config.base_url}/"
+        )
     return selection
 
 

@@ -1,0 +1,145 @@
+"""Every feed against the publisher's checklist, read by feedparser and a strict XML parser."""
+
+from __future__ import annotations
+
+import re
+from email.utils import parsedate_to_datetime
+
+import feedparser
+import pytest
+from conftest import BASE_URL
+from lxml import etree
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+FEEDS = ["all", "korea", "north-korea", "russia", "japan", "china"]
+RFC822 = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} (\+0000|GMT)$")
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def fetch(client, path):  # type: ignore[no-untyped-def]
+    response = client.get(path)
+    assert response.status_code == 200, response.data
+    return response
+
+
+def strict(body: bytes) -> etree._Element:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False)
+    assert body.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
+    return etree.fromstring(body, parser)
+
+
+@pytest.mark.parametrize("topic", FEEDS)
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_feedparser_reads_every_feed_cleanly(client, topic: str, fmt: str) -> None:
+    body = fetch(client, f"/feeds/{topic}.{fmt}").data
+    parsed = feedparser.parse(body)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.version == ("rss20" if fmt == "rss" else "atom10")
+    assert parsed.entries, f"{topic} has no entries"
+    ids = [e.id for e in parsed.entries]
+    assert len(ids) == len(set(ids))
+    assert all(i.startswith("urn:uuid:") for i in ids)
+
+
+@pytest.mark.parametrize("topic", FEEDS)
+def test_rss_meets_the_checklist(client, topic: str) -> None:
+    url = f"/feeds/{topic}.rss"
+    response = fetch(client, url)
+    assert response.content_type == "application/rss+xml; charset=utf-8"
+    channel = strict(response.data).find("channel")
+    self_links = channel.findall(f"{ATOM}link[@rel='self']")
+    assert [(a.get("href"), a.get("type")) for a in self_links] == [
+        (BASE_URL + url, "application/rss+xml")
+    ]
+    page = "/" if topic == "all" else f"/topics/{topic}"
+    assert channel.findtext("link") == BASE_URL + page
+    assert RFC822.match(channel.findtext("lastBuildDate"))
+    newest = None
+    for item in channel.findall("item"):
+        guid = item.find("guid")
+        assert guid.get("isPermaLink") == "false"
+        assert RFC822.match(item.findtext("pubDate"))
+        published = parsedate_to_datetime(item.findtext("pubDate"))
+        assert newest is None or published <= newest, "items must be newest first"
+        newest = published
+        tags = [child.tag for child in item]
+        assert tags.index("description") < tags.index(CONTENT)
+        assert "<" not in item.findtext("title") or "&lt;" not in item.findtext("title")
+        assert item.find("source").get("url").startswith("https://")
+        assert item.findtext("link").startswith(BASE_URL + "/articles/")
+
+
+@pytest.mark.parametrize("topic", FEEDS)
+def test_atom_meets_the_checklist(client, topic: str) -> None:
+    url = f"/feeds/{topic}.atom"
+    response = fetch(client, url)
+    assert response.content_type == "application/atom+xml; charset=utf-8"
+    feed = strict(response.data)
+    links = {(a.get("rel"), a.get("type")): a.get("href") for a in feed.findall(f"{ATOM}link")}
+    assert links[("self", "application/atom+xml")] == BASE_URL + url
+    page = "/" if topic == "all" else f"/topics/{topic}"
+    assert links[("alternate", "text/html")] == BASE_URL + page
+    assert feed.findtext(f"{ATOM}id").startswith("urn:uuid:")
+    assert feed.find(f"{ATOM}author/{ATOM}name").text
+    assert RFC3339.match(feed.findtext(f"{ATOM}updated"))
+    for entry in feed.findall(f"{ATOM}entry"):
+        assert RFC3339.match(entry.findtext(f"{ATOM}updated"))
+        assert RFC3339.match(entry.findtext(f"{ATOM}published"))
+        assert entry.find(f"{ATOM}summary").get("type") == "text"
+        assert entry.find(f"{ATOM}content").get("type") == "html"
+
+
+def test_feed_updated_is_its_own_newest_change_not_the_clock(client) -> None:
+    korea = feedparser.parse(fetch(client, "/feeds/korea.atom").data)
+    japan = feedparser.parse(fetch(client, "/feeds/japan.atom").data)
+    assert korea.feed.updated == "2025-03-21T09:30:00+00:00"
+    assert japan.feed.updated == "2025-03-22T12:00:00+00:00"  # the edited article's date
+
+
+def test_same_article_has_the_same_id_in_every_feed_and_format(client) -> None:
+    ids = {}
+    for path in ("/feeds/all.rss", "/feeds/all.atom", "/feeds/korea.rss", "/feeds/russia.atom"):
+        for entry in feedparser.parse(fetch(client, path).data).entries:
+            ids.setdefault(entry.link, set()).add(entry.id)
+    assert ids and all(len(found) == 1 for found in ids.values())
+
+
+def test_feed_ids_differ_per_topic_and_match_across_formats(client) -> None:
+    def feed_id(path: str) -> str:
+        parsed = feedparser.parse(fetch(client, path).data)
+        return parsed.feed.get("id") or ""
+
+    assert feed_id("/feeds/korea.atom") != feed_id("/feeds/russia.atom")
+    assert feed_id("/feeds/korea.atom").startswith("urn:uuid:")
+
+
+def test_markup_in_text_stays_text(client) -> None:
+    rss = fetch(client, "/feeds/china.rss").data
+    parsed = feedparser.parse(rss)
+    entry = parsed.entries[0]
+    assert entry.title == 'Fish & Chips <b>not bold</b> "quoted" in China'
+    assert "<script>" not in entry.content[0].value
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in entry.content[0].value
+    atom = feedparser.parse(fetch(client, "/feeds/china.atom").data).entries[0]
+    assert atom.title == entry.title
+    assert atom.summary.startswith("A summary with <script>alert(1)</script> & an ampersand, ]]>")
+
+
+def test_items_carry_categories_source_and_content(client) -> None:
+    parsed = feedparser.parse(fetch(client, "/feeds/russia.rss").data)
+    grain = next(e for e in parsed.entries if "grain" in e.title)
+    assert {t.term for t in grain.tags} >= {"Russia", "Ukraine", "Japan"}
+    assert grain.source.href == "https://www.example.org/world/grain"
+    assert grain.content[0].value.startswith("<p>Russia and Ukraine accused")
+    assert grain.author_detail.name == "Jane Reporter"
+
+
+@pytest.mark.parametrize(
+    ("query", "count"), [("", 4), ("?limit=1", 1), ("?limit=100", 4)], ids=["default", "1", "100"]
+)
+def test_limit(client, query: str, count: int) -> None:
+    parsed = feedparser.parse(fetch(client, "/feeds/all.atom" + query).data)
+    assert len(parsed.entries) == count
+    self_link = next(link.href for link in parsed.feed.links if link.rel == "self")
+    assert self_link == BASE_URL + "/feeds/all.atom" + query
