@@ -64,7 +64,7 @@ def serve(**options: Any) -> None:
 
     config = load_config(**options)
     if not options.get("base_url") and not os.environ.get("FEEDS_BASE_URL"):
-        config = load_config(**options, base_url=f"http://{config.host}:{config.port}")
+        config = load_config(**{**options, "base_url": f"http://{config.host}:{config.port}"})
     if not config.collection_path.is_dir():
         raise click.ClickException(f"collection folder not found: {config.collection_path}")
     run_server(config)
@@ -128,7 +128,7 @@ def build(out: Path, **options: Any) -> None:
     from . import create_app
     from .static import site_urls, write_site
 
-    config = load_config(**options, reload_interval=0)
+    config = load_config(**{**options, "reload_interval": 0})
     if not config.collection_path.is_dir():
         raise click.ClickException(f"collection folder not found: {config.collection_path}")
     app = create_app(config.__dict__, watch=False)

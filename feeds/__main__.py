@@ -1,0 +1,5 @@
+"""``python -m feeds``: the same as the ``feeds`` command."""
+
+from .cli import main
+
+main()

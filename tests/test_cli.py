@@ -1,0 +1,137 @@
+"""The feeds command: check, list, build and serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import feedparser
+import pytest
+from conftest import BASE_URL, write_article
+
+from feeds import create_app
+from feeds.cli import main
+
+
+def args(settings: dict[str, object]) -> list[str]:
+    return ["--collection", str(settings["collection"]), "--index", str(settings["index"])]
+
+
+@pytest.fixture(autouse=True)
+def no_git_dates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDS_GIT_DATES", "0")
+
+
+def test_check_passes_on_a_clean_collection(runner, settings) -> None:
+    result = runner.invoke(main, ["check", *args(settings)])
+    assert result.exit_code == 0, result.output
+    assert "4 articles published, 0 problems." in result.output
+
+
+def test_check_reports_each_problem_and_exits_1(runner, settings, collection: Path) -> None:
+    (collection / "broken.txt").write_text("---\ntitle: [\n---\nT\n\nS\n")
+    (collection / "empty.txt").write_text("")
+    result = runner.invoke(main, ["check", *args(settings)])
+    assert result.exit_code == 1
+    assert "broken.txt: error: front matter is not valid YAML" in result.output
+    assert "empty.txt: error: empty file" in result.output
+    assert "4 articles published, 2 problems." in result.output
+
+
+def test_list_json_has_one_object_per_article(runner, settings) -> None:
+    result = runner.invoke(main, ["list", *args(settings), "--json"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["id"] for r in records] == [
+        "73bcabc292162f38", "5a1e0c2b9d4f7e31", "c0ffee0000000002", "markup-test",
+    ]  # fmt: skip
+    seed = records[0]
+    assert set(seed) == {"id", "path", "title", "published", "updated", "topics"}
+    assert seed["path"] == "asia/000_73bcabc292162f38.txt"
+    assert seed["published"] == "2025-03-21T09:30:00Z"
+    assert {"korea", "north-korea", "russia"} <= set(seed["topics"])
+
+
+def test_missing_collection_is_a_clear_error(runner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["check", "--collection", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "collection folder not found" in result.output
+
+
+def test_build_writes_the_bytes_the_server_sends(runner, settings, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    result = runner.invoke(
+        main, ["build", *args(settings), "--out", str(out), "--base-url", BASE_URL]
+    )
+    assert result.exit_code == 0, result.output
+    app = create_app({**settings, "base_url": BASE_URL}, watch=False)
+    client = app.test_client()
+    pairs = {
+        "index.html": "/",
+        "topics/korea.html": "/topics/korea",
+        "articles/73bcabc292162f38.html": "/articles/73bcabc292162f38",
+        "feeds/all.rss": "/feeds/all.rss",
+        "feeds/korea.atom": "/feeds/korea.atom",
+        "feeds/japan.rss": "/feeds/japan.rss",
+    }
+    for name, url in pairs.items():
+        assert (out / name).read_bytes() == client.get(url).data, name
+    assert not list(tmp_path.glob(".site.*")), "no staging folder is left behind"
+    app.extensions["feeds"].close()
+
+
+def test_build_replaces_the_previous_output_whole(runner, settings, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "stale.rss").write_text("old")
+    result = runner.invoke(main, ["build", *args(settings), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert not (out / "stale.rss").exists()
+    assert (out / "feeds" / "korea.rss").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, seconds: float = 30) -> bytes:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return bytes(response.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_serve_runs_gunicorn_on_127_0_0_1(settings, tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "feeds", "serve", *args(settings), "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              env={**os.environ, "FEEDS_RELOAD_INTERVAL": "0.2"})  # fmt: skip
+    try:
+        body = wait_for(f"http://127.0.0.1:{port}/feeds/korea.rss")
+        parsed = feedparser.parse(body)
+        assert parsed.bozo == 0
+        assert parsed.feed.link == f"http://127.0.0.1:{port}/topics/korea"
+        write_article(Path(str(settings["collection"])), "new_00000000000000ee.txt",
+                      "Seoul hosts summit", "South Korea hosted a summit in Seoul.",
+                      "President of South Korea spoke in Seoul.")  # fmt: skip
+        deadline = time.monotonic() + 20
+        while b"Seoul hosts summit" not in wait_for(f"http://127.0.0.1:{port}/feeds/all.rss"):
+            assert time.monotonic() < deadline, "the new article never appeared"
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+    assert "gunicorn" in output.lower() or "Listening at" in output

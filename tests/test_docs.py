@@ -1,0 +1,29 @@
+"""The README tells the truth about settings and commands."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from feeds.config import SETTINGS, Config
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    table = README.split("<!-- settings-table -->")[1].split("<!-- /settings-table -->")[0]
+    documented = set(re.findall(r"^\| `FEEDS_([A-Z_]+)`", table, re.MULTILINE))
+    assert documented == {s.name.upper() for s in SETTINGS}
+    for setting in SETTINGS:
+        assert setting.help in table, f"help text of {setting.name} differs from the README"
+
+
+def test_every_setting_is_read_from_the_environment() -> None:
+    environ = {"FEEDS_PORT": "9000", "FEEDS_GIT_DATES": "0", "FEEDS_RELOAD_INTERVAL": "0.5"}
+    config = Config.load(environ=environ)
+    assert (config.port, config.git_dates, config.reload_interval) == (9000, False, 0.5)
+
+
+def test_quick_start_is_the_two_make_commands() -> None:
+    quick = README.split("## Quick start")[1].split("##")[0]
+    assert re.findall(r"^make (\w+)", quick, re.MULTILINE) == ["run", "test"]

@@ -1,0 +1,69 @@
+"""Live update: the collection changes, a new snapshot replaces the old one without a restart."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import feedparser
+
+from conftest import write_article
+from feeds import create_app
+
+
+def titles(client, path: str = "/feeds/all.atom") -> list[str]:  # type: ignore[no-untyped-def]
+    return [e.title for e in feedparser.parse(client.get(path).data).entries]
+
+
+def test_added_file_appears_and_removed_file_disappears(app, client, collection: Path) -> None:
+    live = app.extensions["feeds"]
+    assert "Seoul hosts summit" not in titles(client)
+    path = write_article(collection, "new.txt", "Seoul hosts summit", "South Korea hosted it.",
+                         date="2025-04-01T00:00:00Z")  # fmt: skip
+    assert live.refresh() is True
+    assert titles(client)[0] == "Seoul hosts summit"
+    assert "Seoul hosts summit" in titles(client, "/feeds/south-korea.rss")
+    path.unlink()
+    assert live.refresh() is True
+    assert "Seoul hosts summit" not in titles(client)
+
+
+def test_unchanged_collection_keeps_the_same_snapshot(app) -> None:
+    live = app.extensions["feeds"]
+    before = live.snapshot
+    assert live.refresh() is False
+    assert live.snapshot is before
+
+
+def test_an_edit_changes_only_the_feeds_that_hold_the_article(
+    app, client, collection: Path
+) -> None:
+    live = app.extensions["feeds"]
+    japan, korea = client.get("/feeds/japan.rss"), client.get("/feeds/korea.rss")
+    path = collection / "002_c0ffee0000000002.txt"
+    path.write_text(path.read_text().replace("Tokyo markets rally", "Tokyo markets soar"))
+    assert live.refresh() is True
+    assert client.get("/feeds/japan.rss").headers["ETag"] != japan.headers["ETag"]
+    assert client.get("/feeds/korea.rss").headers["ETag"] == korea.headers["ETag"]
+    assert "Tokyo markets soar as yen weakens" in titles(client, "/feeds/japan.atom")
+
+
+def test_a_bad_file_does_not_take_the_feed_down(app, client, collection: Path) -> None:
+    (collection / "bad.txt").write_bytes(b"---\n!!python/object:os.system\n")
+    (collection / "worse.txt").write_bytes(b"\xff\xfe\x00\x00garbage")
+    app.extensions["feeds"].refresh()
+    assert client.get("/feeds/all.rss").status_code == 200
+    assert len(titles(client)) == 4
+
+
+def test_the_background_watcher_picks_up_changes(settings, collection: Path) -> None:
+    app = create_app({**settings, "reload_interval": 0.05}, watch=True)
+    client = app.test_client()
+    try:
+        write_article(collection, "w.txt", "Watched article", "About Japan and Tokyo.")
+        deadline = time.monotonic() + 15
+        while "Watched article" not in titles(client):
+            assert time.monotonic() < deadline, "the watcher never picked up the new file"
+            time.sleep(0.05)
+    finally:
+        app.extensions["feeds"].close()
