@@ -13,8 +13,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import BASE_URL, write_article
 
+from conftest import BASE_URL, write_article
 from feeds import create_app
 from feeds.cli import main
 

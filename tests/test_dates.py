@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import write_article
 
+from conftest import write_article
 from feeds.config import Config
 from feeds.index import LiveIndex
 

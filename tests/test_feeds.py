@@ -7,8 +7,9 @@ from email.utils import parsedate_to_datetime
 
 import feedparser
 import pytest
-from conftest import BASE_URL
 from lxml import etree
+
+from conftest import BASE_URL
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from conftest import BASE_URL
 
 PATHS = ["/feeds/korea.rss", "/feeds/korea.atom", "/feeds/all.rss", "/", "/topics/korea"]

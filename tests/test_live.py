@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import feedparser
-from conftest import write_article
 
+from conftest import write_article
 from feeds import create_app
 
 
