@@ -8,7 +8,6 @@ changed, and swaps in a new one atomically when the collection changes.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections import OrderedDict
@@ -19,12 +18,12 @@ from pathlib import Path
 
 from . import collection
 from .collection import FileEntry
+from .compose import FeedRequest, render_document
 from .config import Config
 from .dates import Dater, FirstSeenStore
-from .models import Article, Feed, Problem, Rendered, Selection
-from .render import FORMATS
+from .models import Article, Problem, Rendered, Selection
 from .topics import Matcher, Taxonomy, TaxonomyError, load_taxonomy
-from .urls import article_path, feed_path, feed_urn, selection_key, topic_path
+from .urls import selection_key, topic_path
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +41,6 @@ def newest_first(article: Article) -> tuple[float, str]:
     return (-article.published.timestamp(), article.id)
 
 
-def etag_of(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()[:32]
-
-
 class Snapshot:
     """The collection at one moment: articles, topics and their rendered documents."""
 
@@ -55,9 +50,11 @@ class Snapshot:
         problems: list[Problem],
         taxonomy: Taxonomy,
         config: Config,
+        matcher: Matcher | None = None,
     ) -> None:
         self.config = config
         self.taxonomy = taxonomy
+        self.matcher = matcher or Matcher(taxonomy)
         self.problems = tuple(problems)
         self.articles = tuple(sorted(articles, key=newest_first))
         self.by_id = {a.id: a for a in self.articles}
@@ -104,11 +101,10 @@ class Snapshot:
             return topic_path(selection.all_of[0])
         return topic_path(selection_key(selection))
 
-    def feed(self, selection: Selection, extension: str, limit: int | None = None) -> Rendered:
+    def document(self, request: FeedRequest) -> Rendered:
         """One feed document, rendered once per snapshot."""
-        limit = limit or self.config.feed_items
-        key = ("feed", selection_key(selection), extension, str(limit))
-        return self.cached(key, lambda: self._render_feed(selection, extension, limit))
+        key = ("feed", request.url(self))
+        return self.cached(key, lambda: render_document(self, request))
 
     def cached(self, key: tuple[str, ...], make: Callable[[], Rendered]) -> Rendered:
         """Memoise a rendered document for the life of this snapshot."""
@@ -122,30 +118,6 @@ class Snapshot:
             while len(self._rendered) > RENDER_CACHE_SIZE:
                 self._rendered.popitem(last=False)
         return rendered
-
-    def _render_feed(self, selection: Selection, extension: str, limit: int) -> Rendered:
-        fmt = FORMATS[extension]
-        items = self.select(selection)[:limit]
-        base = self.config.base_url
-        query = "" if limit == self.config.feed_items else f"?limit={limit}"
-        updated = max((a.updated for a in items if a.updated), default=self.newest_change)
-        title = self.title_of(selection)
-        feed = Feed(
-            id=feed_urn(selection),
-            title=f"{self.config.title}: {title}",
-            subtitle=f"{title}: the newest articles from {self.config.title}.",
-            self_url=base + feed_path(selection, extension) + query,
-            html_url=base + self.html_path_of(selection),
-            updated=updated,
-            items=items,
-            author=self.config.author,
-            language=self.config.language,
-            topic_names=self.topic_names,
-            topic_scheme=base + "/topics/",
-            article_url=base + article_path("{id}"),
-        )
-        body = fmt.render(feed)
-        return Rendered(body, fmt.media_type, etag_of(body), updated)
 
 
 @dataclass
@@ -169,6 +141,7 @@ class LiveIndex:
         self.dater = Dater(self.root, self.store, use_git=config.git_dates)
         self._parsed: dict[str, _Parsed] = {}
         self._taxonomy: Taxonomy | None = None
+        self._matcher: Matcher | None = None
         self._taxonomy_key: tuple[tuple[str, int, int], ...] | None = None
         self._signature: object = None
         self._refresh_lock = threading.Lock()
@@ -201,7 +174,8 @@ class LiveIndex:
             problems.append(taxonomy_problem)
         articles = self._read(entries, problems)
         articles = self.dater.date(articles)
-        articles = Matcher(taxonomy).tag(articles)
+        matcher = self._matcher_for(taxonomy)
+        articles = matcher.tag(articles)
         for article in articles:
             unknown = [s for s in article.declared_topics if s not in taxonomy]
             if unknown:
@@ -214,7 +188,12 @@ class LiveIndex:
             log.warning("%s", problem)
         self._signature = signature
         log.info("snapshot: %d articles, %d problems", len(articles), len(problems))
-        return Snapshot(articles, problems, taxonomy, self.config)
+        return Snapshot(articles, problems, taxonomy, self.config, matcher)
+
+    def _matcher_for(self, taxonomy: Taxonomy) -> Matcher:
+        if self._matcher is None or self._matcher.taxonomy is not taxonomy:
+            self._matcher = Matcher(taxonomy)
+        return self._matcher
 
     def _read(self, entries: list[FileEntry], problems: list[Problem]) -> list[Article]:
         parsed: dict[str, _Parsed] = {}

@@ -98,14 +98,17 @@ class Feed:
     topic_scheme: str = ""  # the URL prefix of topic pages, as the category scheme
     article_url: str = ""  # template with {id}
     links: tuple[FeedLink, ...] = ()  # extra links beyond self and alternate
-    archive: bool = False
+    archive: bool = False  # an RFC 5005 archive document
+    next_url: str | None = None  # the next (older) page, for JSON Feed
 
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """A response body computed once per snapshot, with its validators."""
+    """A response body computed once per snapshot, with its validators and gzip form."""
 
     body: bytes
     media_type: str
     etag: str
     last_modified: datetime | None
+    gzip: bytes | None = None  # None: too small to be worth compressing
+    max_age: int | None = None  # None: the configured default

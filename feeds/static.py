@@ -1,23 +1,33 @@
-"""Static export: every URL the app answers, fetched through the app itself and written to files."""
+"""Static export: every URL the app answers, fetched through the app itself and written to files.
+
+Each document is written as the app sends it, and, where the app would
+compress it, also as ``<file>.gz`` with the same gzip bytes, for web servers
+that serve precompressed files (nginx ``gzip_static``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from .compose import archive_pages
 from .index import Snapshot
 from .models import Selection
 from .render import FORMATS
-from .urls import article_path, feed_path, topic_path
+from .urls import archive_path, article_path, feed_path, topic_path
 
 
 def site_urls(snap: Snapshot) -> list[str]:
-    """Every page and feed path of a snapshot."""
+    """Every page and feed path of a snapshot (searches and ``?limit=`` variants aside)."""
     selections = [Selection()] + [Selection(all_of=(slug,)) for slug in snap.taxonomy.topics]
-    urls = ["/"]
+    urls = ["/", "/topics.json", "/feeds.opml"]
     urls += [topic_path(slug) for slug in snap.taxonomy.topics]
     urls += [article_path(a.id) for a in snap.articles]
-    urls += [feed_path(sel, ext) for sel in selections for ext in FORMATS]
+    for selection in selections:
+        pages = archive_pages(len(snap.select(selection)))
+        for ext in FORMATS:
+            urls.append(feed_path(selection, ext))
+            urls += [archive_path(selection, n, ext) for n in range(1, pages + 1)]
     return urls
 
 
@@ -31,11 +41,17 @@ def file_for(url: str) -> str:
 
 def write_site(app: Any, urls: list[str], out: Path) -> int:
     client = app.test_client()
+    written = 0
     for url in urls:
-        response = client.get(url)
-        if response.status_code != 200:
-            raise RuntimeError(f"{url}: {response.status}")
         target = out / file_for(url)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(response.get_data())
-    return len(urls)
+        plain = client.get(url, headers={"Accept-Encoding": "identity"})
+        if plain.status_code != 200:
+            raise RuntimeError(f"{url}: {plain.status}")
+        target.write_bytes(plain.get_data())
+        written += 1
+        packed = client.get(url, headers={"Accept-Encoding": "gzip"})
+        if packed.headers.get("Content-Encoding") == "gzip":
+            target.with_name(target.name + ".gz").write_bytes(packed.get_data())
+            written += 1
+    return written

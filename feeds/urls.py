@@ -66,6 +66,10 @@ def feed_path(selection: Selection, extension: str) -> str:
     return f"/feeds/{selection_key(selection)}.{extension}"
 
 
+def archive_path(selection: Selection, page: int, extension: str) -> str:
+    return f"/feeds/{selection_key(selection)}/archive/{page}.{extension}"
+
+
 def topic_path(slug: str) -> str:
     return f"/topics/{slug}"
 

@@ -1,20 +1,31 @@
-"""The Flask blueprint: routes, conditional GET and errors. The only module that imports Flask."""
+"""The Flask blueprint: routes, conditional GET, compression and errors.
+
+The only module that imports Flask. Every body it sends was rendered once per
+snapshot (see :meth:`Snapshot.cached`); a request only picks the bytes.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .index import MAX_LIMIT, LiveIndex, Snapshot, UnknownTopic, etag_of
+from . import directory
+from .compose import FeedRequest, archive_pages, finish, matches, normalise_query
+from .index import MAX_LIMIT, LiveIndex, Snapshot, UnknownTopic
 from .models import Rendered, Selection
 from .render import FORMATS
-from .urls import SelectionError, feed_path, parse_selection, selection_key
+from .urls import SelectionError, feed_path, parse_selection, selection_key, topic_path
 
 bp = Blueprint("feeds", __name__)
 
 HTML = "text/html; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+PAGE_ARTICLES = 50
+_FEED_PATH = re.compile(r"^(?P<selection>[^/]+?)(?:/archive/(?P<page>[0-9]+))?\.(?P<ext>[a-z]+)$")
 
 
 def snapshot() -> Snapshot:
@@ -23,24 +34,43 @@ def snapshot() -> Snapshot:
 
 
 def send(rendered: Rendered) -> Response:
-    """A response with validators that answers conditional requests with 304."""
-    response = Response(rendered.body, content_type=rendered.media_type)
-    response.set_etag(rendered.etag)
+    """The bytes of one representation, with validators; 304 when the client has them."""
+    gzipped = rendered.gzip is not None and request.accept_encodings.quality("gzip") > 0
+    response = Response(
+        rendered.gzip if gzipped else rendered.body, content_type=rendered.media_type
+    )
+    if rendered.gzip is not None:
+        response.vary.add("Accept-Encoding")
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    # Each representation has its own strong validator (RFC 9110, 8.8.3.3).
+    response.set_etag(rendered.etag + ("-gzip" if gzipped else ""))
     if rendered.last_modified is not None:
         response.last_modified = rendered.last_modified
     response.cache_control.public = True
-    response.cache_control.max_age = current_app.config["FEEDS"].max_age
+    response.cache_control.max_age = (
+        rendered.max_age if rendered.max_age is not None else current_app.config["FEEDS"].max_age
+    )
     return response.make_conditional(request)
 
 
-def page(snap: Snapshot, key: tuple[str, ...], template: str, **context: object) -> Response:
+def page(snap: Snapshot, key: tuple[str, ...], template: str, **context: Any) -> Response:
     """An HTML page, rendered once per snapshot."""
 
     def make() -> Rendered:
         body = render_template(template, snap=snap, config=snap.config, **context).encode()
-        return Rendered(body, HTML, etag_of(body), context.get("last_modified"))  # type: ignore[arg-type]
+        return finish(body, HTML, context.get("last_modified"))
 
     return send(snap.cached(key, make))
+
+
+def redirect_to(snap: Snapshot, url: str) -> Response:
+    return redirect(url if url.startswith("http") else snap.config.base_url + url, 301)  # type: ignore[return-value]
+
+
+def requested_url() -> str:
+    query = request.query_string.decode("latin-1")
+    return request.path + ("?" + query if query else "")
 
 
 def parse_limit(snap: Snapshot) -> int:
@@ -52,38 +82,24 @@ def parse_limit(snap: Snapshot) -> int:
     return int(raw)
 
 
-def feed_links(snap: Snapshot, selection: Selection) -> list[dict[str, str]]:
+def feed_links(snap: Snapshot, selection: Selection, query: str = "") -> list[dict[str, str]]:
     """Autodiscovery and subscribe links for every format of a selection's feed."""
     title = snap.title_of(selection)
-    return [
-        {
-            "href": snap.config.base_url + feed_path(selection, ext),
-            "type": fmt.link_type,
-            "title": f"{title} ({fmt.label})",
-            "label": fmt.label,
-        }
-        for ext, fmt in FORMATS.items()
-    ]
+    links = []
+    for ext, fmt in FORMATS.items():
+        href = FeedRequest(selection, ext, snap.config.feed_items, query).url(snap)
+        links.append(
+            {
+                "href": href,
+                "type": fmt.link_type,
+                "title": f"{title} ({fmt.label})",
+                "label": fmt.label,
+            }
+        )
+    return links
 
 
-@bp.get("/feeds/<path:name>")
-def feed(name: str) -> Response:
-    snap = snapshot()
-    stem, dot, extension = name.rpartition(".")
-    if not dot or extension not in FORMATS:
-        known = ", ".join("." + ext for ext in FORMATS)
-        abort(404, f"no such feed format: feeds end in {known}")
-    selection = _selection_or_404(snap, stem)
-    limit = parse_limit(snap)
-    canonical = feed_path(selection, extension)
-    canonical_limit = None if limit == snap.config.feed_items else str(limit)
-    if canonical != request.path or request.args.get("limit") != canonical_limit:
-        query = f"?limit={canonical_limit}" if canonical_limit else ""
-        return redirect(snap.config.base_url + canonical + query, 301)  # type: ignore[return-value]
-    return send(snap.feed(selection, extension, limit))
-
-
-def _selection_or_404(snap: Snapshot, text: str) -> Selection:
+def selection_or_404(snap: Snapshot, text: str) -> Selection:
     try:
         selection = parse_selection(text)
         snap.select(selection)
@@ -96,36 +112,76 @@ def _selection_or_404(snap: Snapshot, text: str) -> Selection:
     return selection
 
 
+@bp.get("/feeds/<path:name>")
+def feed(name: str) -> Response:
+    snap = snapshot()
+    match = _FEED_PATH.match(name)
+    if match is None or match["ext"] not in FORMATS:
+        known = ", ".join("." + ext for ext in FORMATS)
+        abort(404, f"no such feed: feeds end in {known}")
+    selection = selection_or_404(snap, match["selection"])
+    number = int(match["page"] or 0)
+    if match["page"] is not None:
+        pages = archive_pages(len(snap.select(selection)))
+        if not 1 <= number <= pages:
+            abort(404, f"no archive page {number}: this feed has {pages}")
+        wanted = FeedRequest(selection, match["ext"], snap.config.feed_items, page=number)
+    else:
+        query = normalise_query(request.args.get("q", ""))
+        wanted = FeedRequest(selection, match["ext"], parse_limit(snap), query)
+    canonical = wanted.url(snap)
+    if canonical != snap.config.base_url + requested_url():
+        return redirect_to(snap, canonical)
+    return send(snap.document(wanted))
+
+
 @bp.get("/")
 def index() -> Response:
     snap = snapshot()
-    topics = sorted(
-        (t for t in snap.taxonomy.topics.values() if snap.by_topic[t.slug]),
-        key=lambda t: t.name,
-    )
-    return page(
-        snap, ("page", "index"), "index.html",
-        topics=topics, links=feed_links(snap, Selection()),
-        last_modified=snap.newest_change, feed_path=feed_path,
-    )  # fmt: skip
+    return listing(snap, Selection(), ("page", "index"), "index.html")
 
 
 @bp.get("/topics/<key>")
 def topic(key: str) -> Response:
     snap = snapshot()
-    selection = _selection_or_404(snap, key)
-    if selection.is_everything:
-        return redirect(snap.config.base_url + "/", 301)  # type: ignore[return-value]
-    canonical = snap.html_path_of(selection)
+    selection = selection_or_404(snap, key)
+    canonical = "/" if selection.is_everything else snap.html_path_of(selection)
     if canonical != request.path:
-        return redirect(snap.config.base_url + canonical, 301)  # type: ignore[return-value]
+        return redirect_to(
+            snap, canonical + ("?" + request.query_string.decode() if request.query_string else "")
+        )
+    return listing(snap, selection, ("page", "topic", selection_key(selection)), "topic.html")
+
+
+def listing(snap: Snapshot, selection: Selection, key: tuple[str, ...], template: str) -> Response:
+    """The index or a topic page, optionally filtered by ``?q=``."""
+    query = normalise_query(request.args.get("q", ""))
     articles = snap.select(selection)
+    total = len(articles)
+    if query:
+        articles = tuple(a for a in articles if matches(a, query))
+    shown = articles[:PAGE_ARTICLES]
     return page(
-        snap, ("page", "topic", selection_key(selection)), "topic.html",
-        title=snap.title_of(selection), articles=articles, selection=selection,
-        links=feed_links(snap, selection),
-        last_modified=max((a.updated for a in articles), default=snap.newest_change),
+        snap, (*key, query), template,
+        title=snap.title_of(selection), selection=selection, query=query, total=total,
+        articles=shown, found=len(articles), links=feed_links(snap, selection, query),
+        topics=topic_rows(snap) if template == "index.html" else [],
+        children=[(t, len(snap.by_topic[t])) for t in snap.taxonomy.children(selection.all_of[0])
+                  if snap.by_topic[t]] if len(selection.all_of) == 1 else [],
+        opml_url=snap.config.base_url + "/feeds.opml",
+        last_modified=max((a.updated for a in shown if a.updated), default=snap.newest_change),
     )  # fmt: skip
+
+
+def topic_rows(snap: Snapshot) -> list[dict[str, Any]]:
+    """Topics with articles, by name, with their feed URLs."""
+    rows = []
+    for topic in sorted(snap.taxonomy.topics.values(), key=lambda t: t.name):
+        count = len(snap.by_topic[topic.slug])
+        if count:
+            selection = Selection(all_of=(topic.slug,))
+            rows.append({"topic": topic, "count": count, "links": feed_links(snap, selection)})
+    return rows
 
 
 @bp.get("/articles/<article_id>")
@@ -134,10 +190,38 @@ def article(article_id: str) -> Response:
     found = snap.by_id.get(article_id)
     if found is None:
         abort(404, f"no article with id {article_id[:64]!r}")
+    verdicts = snap.matcher.verdicts(found)
+    reasons = [(slug, verdicts[slug]) for slug in found.topics if slug in verdicts]
     return page(
         snap, ("page", "article", found.id), "article.html",
-        article=found, links=feed_links(snap, Selection()), last_modified=found.updated,
+        article=found, reasons=reasons, links=feed_links(snap, Selection()),
+        opml_url=snap.config.base_url + "/feeds.opml", last_modified=found.updated,
     )  # fmt: skip
+
+
+@bp.get("/topics.json")
+def topics_json() -> Response:
+    snap = snapshot()
+
+    def make() -> Rendered:
+        return finish(directory.topics_json(snap), JSON, snap.newest_change)
+
+    return send(snap.cached(("topics.json",), make))
+
+
+@bp.get("/feeds.opml")
+def subscriptions() -> Response:
+    snap = snapshot()
+    extension = request.args.get("format", "rss")
+    if extension not in FORMATS:
+        abort(400, f"format must be one of {', '.join(FORMATS)}")
+    if extension == "rss" and "format" in request.args:
+        return redirect_to(snap, "/feeds.opml")
+
+    def make() -> Rendered:
+        return finish(directory.opml(snap, extension), directory.OPML_TYPE, snap.newest_change)
+
+    return send(snap.cached(("opml", extension), make))
 
 
 @bp.app_template_filter("rfc3339")
@@ -148,6 +232,16 @@ def rfc3339(moment: datetime) -> str:
 @bp.app_template_filter("day")
 def day(moment: datetime) -> str:
     return f"{moment:%d %B %Y}".lstrip("0")
+
+
+@bp.app_template_global()
+def topic_url(slug: str) -> str:
+    return snapshot().config.base_url + topic_path(slug)
+
+
+@bp.app_template_global()
+def feed_url(slug: str, extension: str) -> str:
+    return snapshot().config.base_url + feed_path(Selection(all_of=(slug,)), extension)
 
 
 @bp.app_errorhandler(HTTPException)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..models import Feed
-from . import atom, rss
+from . import atom, jsonfeed, rss
 
 
 @dataclass(frozen=True)
@@ -32,5 +32,12 @@ FORMATS: dict[str, Format] = {
         "application/atom+xml; charset=utf-8",
         "application/atom+xml",
         atom.render,
+    ),
+    "json": Format(
+        "json",
+        "JSON Feed 1.1",
+        "application/feed+json; charset=utf-8",
+        "application/feed+json",
+        jsonfeed.render,
     ),
 }

@@ -19,5 +19,5 @@ def render(feed: Feed) -> bytes:
                 term=slug, label=feed.topic_names.get(slug, slug), scheme=feed.topic_scheme
             )
         if article.source:
-            entry.source(url=source_url(article.source), title=article.source)
+            entry.feeds.source = (source_url(article.source), article.source, article.updated)
     return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)

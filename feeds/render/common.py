@@ -16,6 +16,7 @@ from feedgen.feed import FeedGenerator
 from .. import __version__
 from ..models import Article, Feed
 from ..urls import article_urn
+from .extension import FeedsEntryExtension, FeedsExtension
 
 GENERATOR_URI = "https://pypi.org/project/feeds/"
 
@@ -50,9 +51,10 @@ def generator(feed: Feed, self_type: str) -> FeedGenerator:
     fg.generator("feeds", version=__version__, uri=GENERATOR_URI)
     fg.updated(feed.updated)
     fg.link(href=feed.self_url, rel="self", type=self_type)
-    for link in feed.links:
-        fg.link(href=link.href, rel=link.rel, type=link.type)
     fg.link(href=feed.html_url, rel="alternate", type="text/html")
+    fg.register_extension("feeds", FeedsExtension, FeedsEntryExtension)
+    fg.feeds.links = feed.links
+    fg.feeds.archive = feed.archive
     return fg
 
 

@@ -1,0 +1,164 @@
+"""Composing feed documents from a snapshot: selections, search, history pages.
+
+History follows RFC 5005. A selection's articles, counted from the oldest, are
+cut into archive pages of ``ARCHIVE_SIZE``; only complete pages are published,
+so an archive page never changes when newer articles arrive. The subscription
+document holds the newest articles and links to the newest archive page; each
+archive page links to its neighbours both as an archive (``prev-archive``,
+``next-archive``, ``current``) and as a paged feed (``first``, ``next``,
+``previous``, ``last``), so a reader can walk back through the whole topic.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from .models import Article, Feed, FeedLink, Rendered, Selection
+from .render import FORMATS
+from .urls import archive_path, article_path, feed_path, feed_urn
+
+if TYPE_CHECKING:
+    from .index import Snapshot
+
+ARCHIVE_SIZE = 20
+ARCHIVE_MAX_AGE = 7 * 24 * 3600
+MAX_QUERY_CHARS = 200
+GZIP_MIN_BYTES = 1024
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    """One feed document: which articles, which format, which page."""
+
+    selection: Selection
+    extension: str
+    limit: int
+    query: str = ""  # normalised search text; empty: no search
+    page: int = 0  # 0: the subscription document; n >= 1: archive page n
+
+    def url(self, snap: Snapshot) -> str:
+        """The canonical absolute URL of this document."""
+        if self.page:
+            return snap.config.base_url + archive_path(self.selection, self.page, self.extension)
+        params = {}
+        if self.limit != snap.config.feed_items:
+            params["limit"] = str(self.limit)
+        if self.query:
+            params["q"] = self.query
+        query = "?" + urlencode(params) if params else ""
+        return snap.config.base_url + feed_path(self.selection, self.extension) + query
+
+
+def normalise_query(text: str) -> str:
+    return " ".join(text.split())[:MAX_QUERY_CHARS]
+
+
+def matches(article: Article, query: str) -> bool:
+    """Plain-text search: a quoted phrase, or every word, case-insensitively, on whole words."""
+    text = " " + " ".join(_WORD.findall(" ".join((article.title, *article.paragraphs)).lower()))
+    wanted = _WORD.findall(query.lower())
+    if not wanted:
+        return True
+    if query.startswith('"') and query.endswith('"'):
+        return " " + " ".join(wanted) + " " in text + " "
+    return all(f" {word} " in text + " " for word in wanted)
+
+
+def archive_pages(count: int) -> int:
+    """How many complete archive pages a selection of ``count`` articles has."""
+    return count // ARCHIVE_SIZE
+
+
+def archive_items(articles: tuple[Article, ...], page: int) -> tuple[Article, ...]:
+    """Archive page ``page`` (from 1, oldest first), its items newest first."""
+    end = len(articles) - (page - 1) * ARCHIVE_SIZE
+    return articles[end - ARCHIVE_SIZE : end]
+
+
+def compose(snap: Snapshot, request: FeedRequest) -> Feed:
+    articles = snap.select(request.selection)
+    if request.query:
+        found = (a for a in articles if matches(a, request.query))
+        items = tuple(a for _, a in zip(range(request.limit), found, strict=False))
+    elif request.page:
+        items = archive_items(articles, request.page)
+    else:
+        items = articles[: request.limit]
+    title = snap.title_of(request.selection)
+    if request.query:
+        title += f", matching “{request.query}”"
+    elif request.page:
+        title += f", archive page {request.page}"
+    links = history_links(snap, request, len(articles))
+    base = snap.config.base_url
+    return Feed(
+        id=feed_urn(request.selection),
+        title=f"{snap.config.title}: {title}",
+        subtitle=f"{title}: articles from {snap.config.title}.",
+        self_url=request.url(snap),
+        html_url=base + snap.html_path_of(request.selection),
+        updated=max((a.updated for a in items if a.updated), default=snap.newest_change),
+        items=items,
+        author=snap.config.author,
+        language=snap.config.language,
+        topic_names=snap.topic_names,
+        topic_scheme=base + "/topics/",
+        article_url=base + article_path("{id}"),
+        links=links,
+        archive=bool(request.page),
+        next_url=next((link.href for link in links if link.rel == "next"), None),
+    )
+
+
+def history_links(snap: Snapshot, request: FeedRequest, count: int) -> tuple[FeedLink, ...]:
+    """RFC 5005 links: archive and paging relations of a document."""
+    media_type = FORMATS[request.extension].link_type
+    pages = archive_pages(count)
+    current = FeedRequest(request.selection, request.extension, snap.config.feed_items)
+
+    def page(number: int) -> str:
+        return FeedRequest(request.selection, request.extension, request.limit, page=number).url(
+            snap
+        )
+
+    if request.query or (not request.page and request.limit < ARCHIVE_SIZE - 1):
+        # Searches and short documents do not hold every article newer than the
+        # newest archive page, so they cannot be the head of the history chain.
+        return (FeedLink("first", current.url(snap), media_type),)
+    rels: list[tuple[str, str]] = [("first", current.url(snap))]
+    if pages:
+        rels.append(("last", page(1)))
+    if not request.page:
+        if pages:
+            rels += [("next", page(pages)), ("prev-archive", page(pages))]
+    else:
+        n = request.page
+        rels.append(("current", current.url(snap)))
+        rels.append(("previous", page(n + 1) if n < pages else current.url(snap)))
+        if n < pages:
+            rels.append(("next-archive", page(n + 1)))
+        if n > 1:
+            rels += [("next", page(n - 1)), ("prev-archive", page(n - 1))]
+    return tuple(FeedLink(rel, href, media_type) for rel, href in rels)
+
+
+def render_document(snap: Snapshot, request: FeedRequest) -> Rendered:
+    fmt = FORMATS[request.extension]
+    feed = compose(snap, request)
+    body = fmt.render(feed)
+    return finish(body, fmt.media_type, feed.updated, ARCHIVE_MAX_AGE if request.page else None)
+
+
+def finish(body: bytes, media_type: str, last_modified, max_age: int | None = None) -> Rendered:  # type: ignore[no-untyped-def]
+    """Validators and the gzip form, computed once: the same bytes on every replica."""
+    compressed = (
+        gzip.compress(body, compresslevel=9, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
+    )
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    return Rendered(body, media_type, etag, last_modified, compressed, max_age)

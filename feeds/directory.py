@@ -1,0 +1,80 @@
+"""The directory of topics: ``/topics.json`` and the OPML 2.0 subscription list."""
+
+from __future__ import annotations
+
+import json
+from email.utils import format_datetime
+from typing import TYPE_CHECKING, Any
+
+from lxml import etree
+
+from .models import Selection
+from .render import FORMATS
+from .urls import feed_path, topic_path
+
+if TYPE_CHECKING:
+    from .index import Snapshot
+
+OPML_TYPE = "text/x-opml; charset=utf-8"
+
+
+def feed_urls(snap: Snapshot, slug: str) -> dict[str, str]:
+    selection = Selection(all_of=(slug,))
+    return {ext: snap.config.base_url + feed_path(selection, ext) for ext in FORMATS}
+
+
+def topic_records(snap: Snapshot) -> list[dict[str, Any]]:
+    """Every topic with its parent, article count, page and feed URLs."""
+    return [
+        {
+            "slug": topic.slug,
+            "name": topic.name,
+            "parent": topic.parent,
+            "kind": topic.kind,
+            "articles": len(snap.by_topic[topic.slug]),
+            "url": snap.config.base_url + topic_path(topic.slug),
+            "feeds": feed_urls(snap, topic.slug),
+        }
+        for topic in sorted(snap.taxonomy.topics.values(), key=lambda t: t.slug)
+    ]
+
+
+def topics_json(snap: Snapshot) -> bytes:
+    document = {"topics": topic_records(snap)}
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def opml(snap: Snapshot, extension: str) -> bytes:
+    """OPML 2.0: every topic that has articles, nested by the topic hierarchy."""
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = f"{snap.config.title}: every topic"
+    etree.SubElement(head, "dateModified").text = format_datetime(snap.newest_change, usegmt=True)
+    body = etree.SubElement(root, "body")
+    all_feeds = snap.config.base_url + feed_path(Selection(), extension)
+    etree.SubElement(body, "outline", text="All articles", title="All articles", type="rss",
+                     xmlUrl=all_feeds, htmlUrl=snap.config.base_url + "/")  # fmt: skip
+    roots = [t for t in snap.taxonomy.topics.values() if t.parent is None]
+    for topic in sorted(roots, key=lambda t: t.name):
+        _outline(snap, body, topic.slug, extension)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _outline(snap: Snapshot, parent: Any, slug: str, extension: str) -> None:
+    if not snap.by_topic[slug]:
+        return
+    topic = snap.taxonomy.topics[slug]
+    feed = {
+        "text": topic.name, "title": topic.name, "type": "rss",
+        "xmlUrl": feed_urls(snap, slug)[extension],
+        "htmlUrl": snap.config.base_url + topic_path(slug),
+    }  # fmt: skip
+    children = [c for c in snap.taxonomy.children(slug) if snap.by_topic[c]]
+    if not children:
+        etree.SubElement(parent, "outline", **feed)
+        return
+    # A folder named for the topic: the topic's own feed first, then its children's.
+    folder = etree.SubElement(parent, "outline", text=topic.name, title=topic.name)
+    etree.SubElement(folder, "outline", **feed)
+    for child in sorted(children, key=lambda c: snap.taxonomy.topics[c].name):
+        _outline(snap, folder, child, extension)

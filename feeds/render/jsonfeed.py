@@ -1,0 +1,54 @@
+"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1), from the same model as RSS and Atom."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from ..models import Article, Feed
+from ..urls import article_urn
+from .common import content_html
+
+VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def item(feed: Feed, article: Article) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        # "id: unique for that item for that feed over time" - the same urn as RSS and Atom.
+        "id": article_urn(article.id),
+        "url": feed.article_url.format(id=article.id),
+        "title": article.title,
+        # "summary: a plain text sentence or two describing the item".
+        "summary": article.summary,
+        "content_html": content_html(article),
+        "date_published": rfc3339(article.published),
+        "date_modified": rfc3339(article.updated),
+    }
+    if article.link:
+        entry["external_url"] = article.link
+    if article.author:
+        entry["authors"] = [{"name": article.author}]
+    if article.topics:
+        entry["tags"] = [feed.topic_names.get(slug, slug) for slug in article.topics]
+    return entry
+
+
+def render(feed: Feed) -> bytes:
+    document: dict[str, Any] = {
+        "version": VERSION,
+        "title": feed.title,
+        "home_page_url": feed.html_url,
+        "feed_url": feed.self_url,
+        "description": feed.subtitle,
+        "language": feed.language,
+        "authors": [{"name": feed.author}],
+    }
+    if feed.next_url:
+        document["next_url"] = feed.next_url
+    document["items"] = [item(feed, article) for article in feed.items]
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -1,0 +1,66 @@
+"""Compression: gzip when accepted, one strong validator per representation, 304 per encoding."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+PATHS = ["/feeds/all.rss", "/feeds/all.atom", "/feeds/all.json", "/", "/feeds.opml"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_gzip_when_the_client_accepts_it(client, path: str) -> None:
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    packed = client.get(path, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Content-Encoding" not in plain.headers
+    assert gzip.decompress(packed.data) == plain.data
+    assert (
+        "Accept-Encoding" in packed.headers["Vary"] and "Accept-Encoding" in plain.headers["Vary"]
+    )
+    assert packed.headers["ETag"] != plain.headers["ETag"]
+    assert not packed.get_etag()[1] and not plain.get_etag()[1], "both validators are strong"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+def test_304_per_encoding(client, encoding: str) -> None:
+    first = client.get("/feeds/all.rss", headers={"Accept-Encoding": encoding})
+    again = client.get(
+        "/feeds/all.rss",
+        headers={"Accept-Encoding": encoding, "If-None-Match": first.headers["ETag"]},
+    )
+    assert again.status_code == 304 and again.data == b""
+
+
+def test_gzip_refused_with_q_zero(client) -> None:
+    response = client.get("/feeds/all.rss", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in response.headers
+
+
+def test_small_responses_are_not_compressed(client) -> None:
+    response = client.get("/feeds/nope.rss", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in response.headers
+
+
+def test_compressed_bytes_are_made_once_per_snapshot(app, client) -> None:
+    client.get("/feeds/all.rss", headers={"Accept-Encoding": "gzip"})
+    snap = app.extensions["feeds"].snapshot
+    cached = [r for key, r in snap._rendered.items() if key[0] == "feed"]
+    assert len(cached) == 1 and cached[0].gzip is not None
+    again = client.get("/feeds/all.rss", headers={"Accept-Encoding": "gzip"})
+    assert again.data is cached[0].gzip or again.data == cached[0].gzip
+    assert len([k for k in snap._rendered if k[0] == "feed"]) == 1
+
+
+def test_gzip_bytes_are_deterministic(settings) -> None:
+    from feeds import create_app
+
+    bodies = []
+    for _ in range(2):
+        app = create_app(settings, watch=False)
+        bodies.append(
+            app.test_client().get("/feeds/all.atom", headers={"Accept-Encoding": "gzip"}).data
+        )
+        app.extensions["feeds"].close()
+    assert bodies[0] == bodies[1]
