@@ -24,10 +24,12 @@ from .models import Article, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # an article is text; anything larger is a mistake
 MAX_TITLE_CHARS = 300
+MAX_FRONT_MATTER_CHARS = 64 * 1024
+MAX_FRONT_MATTER_DEPTH = 20
 FRONT_MATTER_KEYS = {"title", "date", "updated", "topics", "id", "author", "link", "source"}
 
 _ILLEGAL_CHARS = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff\ud800-\udfff]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]"
 )
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
 _SOURCE_LINE = re.compile(r"^original source:\s*(\S.*)$", re.IGNORECASE)
@@ -132,17 +134,34 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if end is None:
         raise ArticleError("front matter starts with '---' but has no closing '---' line")
     block, rest = text[4 : 4 + end.start()], text[4 + end.end() :]
+    if len(block) > MAX_FRONT_MATTER_CHARS or _nesting(block) > MAX_FRONT_MATTER_DEPTH:
+        raise ArticleError("front matter is too large or nests too deeply")
     try:
         meta = yaml.safe_load(block)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
         raise ArticleError(f"front matter is not valid YAML{where}") from None
+    except (ValueError, OverflowError, RecursionError) as exc:
+        # The YAML is well formed but a value cannot be built, e.g. 2025-02-30.
+        raise ArticleError(f"front matter is not valid YAML: {str(exc)[:80]}") from None
     if meta is None:
         return {}, rest
     if not isinstance(meta, dict):
         raise ArticleError("front matter must be a mapping of keys to values")
     return meta, rest
+
+
+def _nesting(block: str) -> int:
+    """The deepest bracket nesting in a YAML block (a cheap guard before parsing)."""
+    depth = deepest = 0
+    for char in block:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def check_front_matter(meta: dict[Any, Any], path: str, warnings: list[Problem]) -> dict[str, Any]:
@@ -208,9 +227,15 @@ def parse_date(value: Any) -> datetime:
         raise TypeError(f"expected a date, got {type(value).__name__}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date out of range") from None
     if moment.year < 1900:
         raise ValueError(f"implausible year {moment.year}")
+    if moment > datetime.now(UTC):
+        # A feed never shows a date in the future; the article is dated as if undated.
+        raise ValueError(f"{moment:%Y-%m-%d %H:%M} is in the future")
     return moment
 
 

@@ -18,6 +18,6 @@ def render(feed: Feed) -> bytes:
             entry.category(
                 term=slug, label=feed.topic_names.get(slug, slug), scheme=feed.topic_scheme
             )
-        if article.source:
-            entry.feeds.source = (source_url(article.source), article.source, article.updated)
+        if article.source and (url := source_url(article.source)):
+            entry.feeds.source = (url, article.source, article.updated)
     return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)

@@ -7,9 +7,11 @@ link is the last link added, so ``self`` goes first and the HTML page last.
 
 from __future__ import annotations
 
+import re
 import threading
 from html import escape
 
+import nh3
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
@@ -24,20 +26,38 @@ GENERATOR_URI = "https://pypi.org/project/feeds/"
 render_lock = threading.Lock()
 
 
-def source_url(source: str) -> str:
-    """An absolute URL for the original publisher given as a domain or a URL."""
-    if source.startswith(("http://", "https://")):
+_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
+_URL = re.compile(r"^https?://[^\s/?#<>\"']+[^\s<>\"']*$", re.IGNORECASE)
+
+# The only markup the project writes itself; nh3 enforces it whatever the text held.
+ALLOWED_TAGS = {"p", "a"}
+ALLOWED_ATTRIBUTES = {"a": {"href"}}
+
+
+def source_url(source: str) -> str | None:
+    """An absolute URL for the original publisher given as a domain or a URL, if it is one."""
+    if _URL.match(source):
         return source
-    return f"https://{source.strip('/')}/"
+    if _DOMAIN.match(source.strip("/")):
+        return f"https://{source.strip('/')}/"
+    return None
 
 
 def content_html(article: Article) -> str:
-    """The full text as HTML paragraphs, every character of the text escaped."""
+    """The full text as HTML paragraphs, every character of the text escaped, then sanitised."""
     html = "".join(f"<p>{escape(p, quote=False)}</p>" for p in article.paragraphs)
     if article.source:
-        url = escape(source_url(article.source))
-        html += f'<p>Original source: <a href="{url}">{escape(article.source)}</a></p>'
-    return html
+        url = source_url(article.source)
+        name = escape(article.source, quote=False)
+        link = f'<a href="{escape(url)}">{name}</a>' if url else name
+        html += f"<p>Original source: {link}</p>"
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https"},
+        link_rel=None,
+    )
 
 
 def generator(feed: Feed, self_type: str) -> FeedGenerator:

@@ -24,8 +24,8 @@ def render(feed: Feed) -> bytes:
             entry.category(
                 term=slug, label=feed.topic_names.get(slug, slug), scheme=feed.topic_scheme
             )
-        if article.source:
-            entry.source(url=source_url(article.source), title=article.source)
+        if article.source and (url := source_url(article.source)):
+            entry.source(url=url, title=article.source)
         if article.author:
             entry.dc.dc_creator(article.author)
     with render_lock:
