@@ -21,9 +21,21 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/feeds serve --collection seeds --host 127.0.0.1 --port 8000
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# Chromium for tests/test_browser.py, from Debian. Installed only when missing, and only as root;
+# otherwise the browser tests skip and say why.
+.PHONY: browser
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	else \
+	  echo "make browser: /usr/bin/chromium is missing and installing it needs root" \
+	    "(sudo apt-get install chromium); the browser tests will be skipped." >&2; \
+	fi
 
 golden: $(VENV)/.installed-test
 	$(BIN)/python -m pytest tests/test_golden.py --update-golden
