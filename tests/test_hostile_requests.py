@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_cli import free_port, wait_for
 
 from conftest import BASE_URL
-from test_cli import free_port, wait_for
 
 # (method, path, headers) -> statuses allowed
 CASES = [
