@@ -169,6 +169,7 @@ def listing(snap: Snapshot, selection: Selection, key: tuple[str, ...], template
         children=[(t, len(snap.by_topic[t])) for t in snap.taxonomy.children(selection.all_of[0])
                   if snap.by_topic[t]] if len(selection.all_of) == 1 else [],
         opml_url=snap.config.base_url + "/feeds.opml",
+        search_url=snap.config.base_url + (snap.html_path_of(selection)),
         last_modified=max((a.updated for a in shown if a.updated), default=snap.newest_change),
     )  # fmt: skip
 
