@@ -134,6 +134,8 @@ def build(out: Path, **options: Any) -> None:
     app = create_app(config.__dict__, watch=False)
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in out.parent.glob(f".{out.name}.*"):
+        shutil.rmtree(leftover, ignore_errors=True)  # from a build that was killed
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         count = write_site(app, site_urls(app.extensions["feeds"].snapshot), staging)

@@ -147,6 +147,7 @@ class LiveIndex:
         self._refresh_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
         self.snapshot: Snapshot = self._build()
 
     def refresh(self) -> bool:
@@ -256,12 +257,20 @@ class LiveIndex:
         self._thread = threading.Thread(target=self._watch, name="feeds-reload", daemon=True)
         self._thread.start()
 
+    def check(self) -> bool:
+        """One check for changes; a failure is logged and the previous snapshot kept serving."""
+        try:
+            changed = self.refresh()
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("reloading the collection failed; previous snapshot kept")
+            return False
+        self.last_error = None
+        return changed
+
     def _watch(self) -> None:
         while not self._stop.wait(self.config.reload_interval):
-            try:
-                self.refresh()
-            except Exception:  # the previous snapshot keeps serving
-                log.exception("reloading the collection failed; previous snapshot kept")
+            self.check()
 
     def close(self) -> None:
         self._stop.set()

@@ -135,3 +135,31 @@ def test_serve_runs_gunicorn_on_127_0_0_1(settings, tmp_path: Path) -> None:
         server.terminate()
         output = server.communicate(timeout=30)[0].decode()
     assert "gunicorn" in output.lower() or "Listening at" in output
+
+
+def test_a_killed_build_leaves_the_previous_output_whole(settings, tmp_path: Path) -> None:
+    collection = Path(str(settings["collection"]))
+    for n in range(400):
+        write_article(collection / "bulk", f"b{n:03d}_{n:016x}.txt", f"Bulk {n} in Tokyo",
+                      "Japan and Korea news.", "More about Seoul and Moscow.")  # fmt: skip
+    out = tmp_path / "site"
+    command = [sys.executable, "-m", "feeds", "build", *args(settings), "--out", str(out)]
+    env = {**os.environ, "FEEDS_GIT_DATES": "0"}
+    subprocess.run(command, check=True, env=env, capture_output=True, timeout=300)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (collection / "new.txt").write_text("A new article\n\nAbout Japan.\n")
+
+    build = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(p.is_file() for s in tmp_path.glob(".site.*") for p in s.rglob("*.html")):
+        assert build.poll() is None, "the build finished before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    build.kill()
+    build.wait(timeout=30)
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before, "the previous output changed"
+
+    subprocess.run(command, check=True, env=env, capture_output=True, timeout=300)
+    assert not list(tmp_path.glob(".site.*")), "the next build cleans up what the killed one left"
+    assert b"A new article" in (out / "feeds" / "all.rss").read_bytes()

@@ -67,3 +67,35 @@ def test_the_background_watcher_picks_up_changes(settings, collection: Path) -> 
             time.sleep(0.05)
     finally:
         app.extensions["feeds"].close()
+
+
+def test_a_broken_taxonomy_keeps_the_previous_topics(app, client, collection: Path) -> None:
+    live = app.extensions["feeds"]
+    (collection / "topics.toml").write_text(
+        '[topics.missiles]\nname = "Missiles"\nterms = ["missile"]\n'
+    )
+    assert live.refresh()
+    assert client.get("/feeds/missiles.rss").status_code == 200
+    (collection / "topics.toml").write_text("[topics.missiles\nname = broken")
+    assert live.refresh()
+    assert client.get("/feeds/missiles.rss").status_code == 200, (
+        "the previous topics stay in service"
+    )
+    assert any(
+        "topics.toml" in p.path and "not valid TOML" in p.reason for p in live.snapshot.problems
+    )
+
+
+def test_a_failing_rebuild_keeps_the_previous_snapshot(app, client, monkeypatch) -> None:
+    live = app.extensions["feeds"]
+    before = live.snapshot
+
+    def explode(*args: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(live, "_build", explode)
+    monkeypatch.setattr(live, "_signature", None)  # so the check sees a change
+    assert live.check() is False
+    assert live.snapshot is before
+    assert live.last_error == "RuntimeError: disk on fire"
+    assert client.get("/feeds/all.rss").status_code == 200
