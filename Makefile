@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/feeds serve --collection seeds --host 127.0.0.1 --port 8000
 
-test: $(VENV)/.installed-test browser
+test: $(VENV)/.installed-test browser nginx
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -35,6 +35,22 @@ browser:
 	else \
 	  echo "make browser: /usr/bin/chromium is missing and installing it needs root" \
 	    "(sudo apt-get install chromium); the browser tests will be skipped." >&2; \
+	fi
+
+# nginx for tests/test_proxy.py and tests/test_static_nginx.py, from Debian: nginx-light where the
+# release has it, else nginx. Installed only when missing, and only as root; otherwise those tests
+# skip and say why.
+.PHONY: nginx
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update && \
+	  if LC_ALL=C apt-cache policy nginx-light | grep -q 'Candidate: [0-9]'; then \
+	    package=nginx-light; else package=nginx; fi && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$package; \
+	else \
+	  echo "make nginx: nginx is missing and installing it needs root" \
+	    "(sudo apt-get install nginx-light); the nginx tests will be skipped." >&2; \
 	fi
 
 golden: $(VENV)/.installed-test

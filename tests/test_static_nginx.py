@@ -1,0 +1,130 @@
+"""The static export served by nginx: the same bytes as `feeds serve`, plain and gzipped."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from servers import (
+    NGINX,
+    NGINX_MISSING,
+    collection_with_archives,
+    feeds_env,
+    feeds_serve,
+    free_port,
+    get,
+    nginx,
+)
+
+from feeds import create_app
+from feeds.static import site_urls
+
+if NGINX is None:
+    pytest.skip(NGINX_MISSING, allow_module_level=True)
+
+BUILD_SECONDS = 300
+# The configuration the README's Deploying section shows, with the test's paths and ports.
+STATIC = """
+    server {
+        listen 127.0.0.1:{port};
+        root {site};
+        types {
+            text/html             html;
+            application/rss+xml   rss;
+            application/atom+xml  atom;
+            application/feed+json json;
+            text/x-opml           opml;
+        }
+        charset utf-8;
+        charset_types text/html application/rss+xml application/atom+xml application/feed+json
+                      application/json text/x-opml;
+        etag on;
+        gzip_static on;
+        gzip_vary on;
+        location = / {
+            try_files /index.html =404;
+        }
+        location / {
+            try_files $uri $uri.html =404;
+        }
+        location = /topics.json {
+            types { }
+            default_type application/json;
+        }
+    }
+"""
+ENCODINGS = {"identity": {"Accept-Encoding": "identity"}, "gzip": {"Accept-Encoding": "gzip"}}
+
+
+@dataclass(frozen=True)
+class Sites:
+    """The exported site behind nginx and `feeds serve`, both with the same base URL."""
+
+    urls: list[str]
+    static: str
+    app: str
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
+    root = tmp_path_factory.mktemp("static")
+    collection = collection_with_archives(root / "collection")
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    out = root / "site"
+    command = [
+        sys.executable, "-m", "feeds", "build", "--collection", str(collection),
+        "--index", str(root / "index"), "--out", str(out), "--base-url", base_url,
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, env=feeds_env(), capture_output=True, text=True, timeout=BUILD_SECONDS
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    app = create_app(
+        {"collection": str(collection), "index": str(root / "index"), "base_url": base_url,
+         "git_dates": False, "reload_interval": 0},
+        watch=False,
+    )  # fmt: skip
+    urls = site_urls(app.extensions["feeds"].snapshot)
+    app.extensions["feeds"].close()
+    with (
+        nginx(root / "nginx", STATIC.replace("{site}", str(out)), port=port) as static,
+        feeds_serve(collection, root / "serve", base_url) as served,
+    ):
+        yield Sites(urls, static, served, out)
+
+
+def test_the_export_has_compressed_copies(sites: Sites) -> None:
+    assert (sites.folder / "feeds" / "all.rss.gz").is_file()
+    assert (sites.folder / "index.html.gz").is_file()
+    assert (sites.folder / "feeds" / "korea" / "archive" / "2.atom").is_file()
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_nginx_sends_the_bytes_feeds_serve_sends(sites: Sites, encoding: str) -> None:
+    differences = []
+    for url in sites.urls:
+        static = get(sites.static + url, ENCODINGS[encoding])
+        served = get(sites.app + url, ENCODINGS[encoding])
+        got = (static.status, static.header("Content-Type"), static.header("Content-Encoding"))
+        wanted = (200, served.header("Content-Type"), served.header("Content-Encoding"))
+        if got != wanted:
+            differences.append(f"{url}: {got} != {wanted}")
+        elif static.body != served.body:
+            differences.append(f"{url}: the bodies differ")
+        elif static.header("ETag") is None:
+            differences.append(f"{url}: no ETag from nginx")
+    assert differences == [], f"{len(differences)} of {len(sites.urls)} URLs differ"
+
+
+def test_nginx_answers_its_own_validator_with_304(sites: Sites) -> None:
+    first = get(sites.static + "/feeds/korea.rss", ENCODINGS["gzip"])
+    etag = first.header("ETag")
+    assert etag is not None and first.header("Vary") == "Accept-Encoding"
+    again = get(sites.static + "/feeds/korea.rss", {**ENCODINGS["gzip"], "If-None-Match": etag})
+    assert (again.status, again.body) == (304, b"")
