@@ -14,7 +14,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, watch: bool = True) -
     from flask import Flask
 
     from .config import Config
-    from .index import LiveIndex
+    from .live import LiveIndex
     from .web import bp
 
     settings = Config.load(config)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from .config import Config
-from .index import LiveIndex
+from .live import LiveIndex
 from .models import Article
 
 collection_option = click.option(

@@ -84,12 +84,13 @@ def archive_items(articles: tuple[Article, ...], page: int) -> tuple[Article, ..
 def compose(snap: Snapshot, request: FeedRequest) -> Feed:
     articles = snap.select(request.selection)
     if request.query:
-        found = (a for a in articles if matches(a, request.query))
+        found = (full for a in articles if matches(full := snap.full(a), request.query))
         items = tuple(a for _, a in zip(range(request.limit), found, strict=False))
     elif request.page:
         items = archive_items(articles, request.page)
     else:
         items = articles[: request.limit]
+    items = tuple(snap.full(a) for a in items)
     title = snap.title_of(request.selection)
     if request.query:
         title += f", matching “{request.query}”"

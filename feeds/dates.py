@@ -9,14 +9,13 @@ the collection). The updated date moves only when the file's content changes.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import subprocess
-import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .models import Article
+from .store import IndexStore
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +35,12 @@ class GitHistory:
         self.root = root
         self._key: tuple[str, frozenset[str]] | None = None
         self._files: dict[str, FileHistory] = {}
-        self._dirty: frozenset[str] = frozenset()
+        self.available = self._git("rev-parse", "--is-inside-work-tree") is not None
 
     def lookup(self) -> tuple[dict[str, FileHistory], frozenset[str]]:
         """Histories keyed by path relative to the collection, and the paths changed since HEAD."""
+        if not self.available:
+            return {}, frozenset()
         head = self._git("rev-parse", "-q", "--verify", "HEAD")
         if head is None:
             return {}, frozenset()
@@ -51,8 +52,8 @@ class GitHistory:
         key = (head.strip(), dirty)
         if key != self._key:
             self._files = self._read_log()
-            self._dirty, self._key = dirty, key
-        return self._files, self._dirty
+            self._key = key
+        return self._files, dirty
 
     def _read_log(self) -> dict[str, FileHistory]:
         out = self._git(
@@ -83,66 +84,19 @@ class GitHistory:
         return done.stdout if done.returncode == 0 else None
 
 
-class FirstSeenStore:
-    """When each article id was first seen, and when its current content was first seen."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS seen ("
-                " id TEXT PRIMARY KEY, first_seen REAL NOT NULL,"
-                " digest TEXT NOT NULL, changed_at REAL NOT NULL)"
-            )
-
-    def record(
-        self, articles: list[Article], now: datetime
-    ) -> dict[str, tuple[datetime, datetime]]:
-        """Record new ids and changed content; return (first seen, changed at) per id."""
-        stamp = int(now.timestamp())
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT INTO seen VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
-                " SET digest = excluded.digest, changed_at = excluded.changed_at"
-                " WHERE seen.digest != excluded.digest",
-                [(a.id, stamp, a.digest, stamp) for a in articles],
-            )
-            rows = self._lookup([a.id for a in articles])
-        return {
-            key: (datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(changed, UTC))
-            for key, first, changed in rows
-        }
-
-    def _lookup(self, ids: list[str]) -> list[tuple[str, float, float]]:
-        rows: list[tuple[str, float, float]] = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows += self._db.execute(
-                f"SELECT id, first_seen, changed_at FROM seen WHERE id IN ({marks})", chunk
-            ).fetchall()
-        return rows
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
 class Dater:
-    """Fills in ``published`` and ``updated`` for every article."""
+    """Fills in ``published`` and ``updated`` for articles."""
 
-    def __init__(self, root: Path, store: FirstSeenStore, use_git: bool = True) -> None:
+    def __init__(self, root: Path, store: IndexStore, use_git: bool = True) -> None:
         self.git = GitHistory(root) if use_git else None
         self.store = store
 
     def date(self, articles: list[Article], now: datetime | None = None) -> list[Article]:
+        if not articles:
+            return []
         now = now or datetime.now(UTC).replace(microsecond=0)
         history, dirty = self.git.lookup() if self.git else ({}, frozenset())
-        seen = self.store.record(articles, now)
+        seen = self.store.record_seen(articles, now)
         dated = []
         for article in articles:
             first_seen, changed_at = seen.get(article.id, (now, now))

@@ -15,7 +15,8 @@ from werkzeug.exceptions import HTTPException
 
 from . import directory
 from .compose import FeedRequest, archive_pages, finish, matches, normalise_query
-from .index import MAX_LIMIT, LiveIndex, Snapshot, UnknownTopic
+from .index import MAX_LIMIT, Snapshot, UnknownTopic
+from .live import LiveIndex
 from .models import Rendered, Selection
 from .render import FORMATS
 from .urls import SelectionError, feed_path, parse_selection, selection_key, topic_path
@@ -54,14 +55,20 @@ def send(rendered: Rendered) -> Response:
     return response.make_conditional(request)
 
 
-def page(snap: Snapshot, key: tuple[str, ...], template: str, **context: Any) -> Response:
-    """An HTML page, rendered once per snapshot."""
+def page(
+    snap: Snapshot,
+    key: tuple[str, ...],
+    template: str,
+    depends_on: frozenset[str] | None = None,
+    **context: Any,
+) -> Response:
+    """An HTML page, rendered once per snapshot (and kept by later ones it does not depend on)."""
 
     def make() -> Rendered:
         body = render_template(template, snap=snap, config=snap.config, **context).encode()
         return finish(body, HTML, context.get("last_modified"))
 
-    return send(snap.cached(key, make))
+    return send(snap.cached(key, make, depends_on))
 
 
 def redirect_to(snap: Snapshot, url: str) -> Response:
@@ -159,10 +166,11 @@ def listing(snap: Snapshot, selection: Selection, key: tuple[str, ...], template
     articles = snap.select(selection)
     total = len(articles)
     if query:
-        articles = tuple(a for a in articles if matches(a, query))
+        articles = tuple(a for a in articles if matches(snap.full(a), query))
     shown = articles[:PAGE_ARTICLES]
+    depends_on = None if query or selection.is_everything else frozenset(selection.slugs)
     return page(
-        snap, (*key, query), template,
+        snap, (*key, query), template, depends_on,
         title=snap.title_of(selection), selection=selection, query=query, total=total,
         articles=shown, found=len(articles), links=feed_links(snap, selection, query),
         topics=topic_rows(snap) if template == "index.html" else [],
@@ -191,10 +199,11 @@ def article(article_id: str) -> Response:
     found = snap.by_id.get(article_id)
     if found is None:
         abort(404, f"no article with id {article_id[:64]!r}")
+    found = snap.full(found)
     verdicts = snap.matcher.verdicts(found)
     reasons = [(slug, verdicts[slug]) for slug in found.topics if slug in verdicts]
     return page(
-        snap, ("page", "article", found.id), "article.html",
+        snap, ("page", "article", found.id), "article.html", frozenset({"@" + found.id}),
         article=found, reasons=reasons, links=feed_links(snap, Selection()),
         opml_url=snap.config.base_url + "/feeds.opml", last_modified=found.updated,
     )  # fmt: skip

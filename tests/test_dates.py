@@ -13,7 +13,7 @@ import pytest
 
 from conftest import write_article
 from feeds.config import Config
-from feeds.index import LiveIndex
+from feeds.live import LiveIndex
 
 
 def index_of(collection: Path, index: Path, git: bool = False) -> LiveIndex:

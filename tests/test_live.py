@@ -93,8 +93,7 @@ def test_a_failing_rebuild_keeps_the_previous_snapshot(app, client, monkeypatch)
     def explode(*args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(live, "_build", explode)
-    monkeypatch.setattr(live, "_signature", None)  # so the check sees a change
+    monkeypatch.setattr(live, "_full_scan", explode)
     assert live.check() is False
     assert live.snapshot is before
     assert live.last_error == "RuntimeError: disk on fire"

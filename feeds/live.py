@@ -1,0 +1,377 @@
+"""The live index: builds snapshots from the collection and keeps them current.
+
+Start-up reads the persistent index (:mod:`feeds.store`) and re-reads only the
+files whose size, modification time or content changed; a cold start with
+thousands of files spreads parsing and tagging over every core. While serving,
+file-system events (inotify through watchdog) or, where those are missing,
+periodic scans name the files that changed; only those are re-read, re-dated
+and re-tagged, and :meth:`Snapshot.apply` swaps in a new snapshot that shares
+everything else. Requests in flight finish on the snapshot they started with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import collection, topics
+from .collection import FileEntry
+from .config import Config
+from .dates import Dater
+from .index import Snapshot
+from .models import Article, Problem
+from .store import FileRecord, IndexStore
+from .topics import Matcher, Taxonomy, TaxonomyError, load_taxonomy
+
+log = logging.getLogger(__name__)
+
+PARALLEL_FROM = 2000  # files; below this a process pool costs more than it saves
+RESCAN_SECONDS = 300.0  # a full scan now and then, in case file-system events were lost
+
+
+def tagging_fingerprint(taxonomy: Taxonomy) -> str:
+    """Changes whenever tagging could give another answer: new topics or new matching code."""
+    digest = hashlib.sha256(repr((taxonomy.threshold, sorted(taxonomy.topics.items()))).encode())
+    for module in (topics.__file__, collection.__file__):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def read_and_tag(
+    root: Path, entries: Iterable[FileEntry], matcher: Matcher, fingerprint: str
+) -> list[tuple[FileRecord, tuple[str, ...] | None]]:
+    """Parse and tag files: records without bodies, each with its body apart."""
+    done = []
+    for entry in entries:
+        article, problems = collection.read_article(root, entry)
+        if article is None:
+            done.append((FileRecord(entry, None, tuple(problems)), None))
+            continue
+        unknown = [s for s in article.declared_topics if s not in matcher.taxonomy]
+        if unknown:
+            reason = f"unknown topics ignored: {', '.join(unknown)}"
+            problems.append(Problem(article.path, reason, "warning"))
+        record = FileRecord(
+            entry, replace(article, body=()), tuple(problems), fingerprint,
+            matcher.topics_of(article),
+        )  # fmt: skip
+        done.append((record, article.body))
+    return done
+
+
+_worker: tuple[Matcher, str] | None = None
+
+
+def _start_worker(taxonomy: Taxonomy, fingerprint: str) -> None:
+    global _worker
+    _worker = (Matcher(taxonomy), fingerprint)
+
+
+def _work(root: Path, entries: list[FileEntry]) -> list[tuple[FileRecord, tuple[str, ...] | None]]:
+    assert _worker is not None
+    return read_and_tag(root, entries, *_worker)
+
+
+class LiveIndex:
+    """Holds the current snapshot and replaces it when the collection changes."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.root = config.collection_path
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"collection folder not found: {self.root}")
+        self.store = IndexStore(config.index_path)
+        self.dater = Dater(self.root, self.store, use_git=config.git_dates)
+        self._records: dict[str, FileRecord] = {}
+        self._articles: dict[str, Article] = {}  # path -> dated and tagged, without body
+        self._scan_problems: list[Problem] = []
+        self._taxonomy: Taxonomy | None = None
+        self._taxonomy_key: object = None
+        self._taxonomy_problem: Problem | None = None
+        self._matcher: Matcher | None = None
+        self._fingerprint = ""
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._observer: object = None
+        self._pending: set[str] = set()
+        self._wake = threading.Event()
+        self.last_error: str | None = None
+        self.snapshot: Snapshot = self._rebuild(self._known_records())
+
+    # Building ------------------------------------------------------------------------
+
+    def _known_records(self) -> dict[str, FileRecord]:
+        return {record.entry.path: record for record in self.store.files()}
+
+    def refresh(self, paths: Iterable[str] | None = None) -> bool:
+        """Bring the snapshot up to date: the named files, or the whole collection.
+
+        Returns whether the snapshot changed.
+        """
+        with self._lock:
+            if self._taxonomy_files_key() != self._taxonomy_key:
+                before = self.snapshot
+                self.snapshot = self._rebuild(self._records)
+                return self.snapshot is not before
+            if paths is None:
+                return self._full_scan()
+            return self._update(set(paths))
+
+    def _full_scan(self) -> bool:
+        entries, scan_problems = collection.scan(self.root)
+        now = {e.path: e for e in entries}
+        changed = {
+            p for p, e in now.items() if p not in self._records or self._records[p].entry != e
+        }
+        removed = self._records.keys() - now.keys()
+        problems_moved = scan_problems != self._scan_problems
+        self._scan_problems = scan_problems
+        if not changed and not removed and not problems_moved:
+            return False
+        self._apply([now[p] for p in sorted(changed)], removed)
+        return True
+
+    def _update(self, paths: set[str]) -> bool:
+        entries, gone = [], set()
+        for path in sorted(paths):
+            if not path.endswith(".txt") or any(p.startswith(".") for p in path.split("/")):
+                continue
+            try:
+                info = (self.root / path).stat()
+            except OSError:
+                gone.add(path)
+                continue
+            if not collection.stat.S_ISREG(info.st_mode) or (self.root / path).is_symlink():
+                return self._full_scan()  # anything unusual: let the full scan judge it
+            entry = FileEntry(path, info.st_size, info.st_mtime_ns)
+            if path not in self._records or self._records[path].entry != entry:
+                entries.append(entry)
+        gone &= self._records.keys()
+        if not entries and not gone:
+            return False
+        self._apply(entries, gone)
+        return True
+
+    def _apply(self, entries: list[FileEntry], gone: Iterable[str]) -> None:
+        """Re-read ``entries``, drop ``gone``, and swap in a snapshot with just that changed."""
+        gone = set(gone)
+        results = self._read(entries)
+        self.store.save(results)
+        self.store.forget(gone)
+        touched_ids = {self._articles[p].id for p in gone | {e.path for e in entries}
+                       if p in self._articles}  # fmt: skip
+        before = {i: self.snapshot.by_id[i] for i in touched_ids if i in self.snapshot.by_id}
+        for path in gone:
+            self._records.pop(path, None)
+            self._articles.pop(path, None)
+        fresh = [record for record, _ in results]
+        for record in fresh:
+            self._records[record.entry.path] = record
+            self._articles.pop(record.entry.path, None)
+        for path, article in self._date(fresh).items():
+            self._articles[path] = article
+            touched_ids.add(article.id)
+        owners = self._owners()
+        after = {i: owners[i] for i in touched_ids if i in owners}
+        removed = [a for i, a in before.items() if after.get(i) is not a]
+        added = [a for i, a in after.items() if before.get(i) is not a]
+        self.snapshot = self.snapshot.apply(removed, added, self._problems(owners))
+        log.info("snapshot: %d changed, %d removed files", len(entries), len(gone))
+
+    def _rebuild(self, known: dict[str, FileRecord]) -> Snapshot:
+        """A whole new snapshot: at start-up, and when the topics change."""
+        self._load_taxonomy()
+        entries, self._scan_problems = collection.scan(self.root)
+        current = {e.path for e in entries}
+        stale = [e for e in entries if e.path not in known or known[e.path].entry != e]
+        retag = [r for p, r in known.items() if p in current and r not in stale
+                 and r.article is not None and r.tagging != self._fingerprint]  # fmt: skip
+        results = self._read(stale) + self._retag(retag)
+        self.store.save(results)
+        self.store.forget(known.keys() - current)
+        records = {p: r for p, r in known.items() if p in current}
+        records.update((r.entry.path, r) for r, _ in results)
+        self._records = records
+        self._articles = self._date(list(records.values()))
+        owners = self._owners()
+        assert self._taxonomy is not None
+        snapshot = Snapshot(owners.values(), self._problems(owners), self._taxonomy, self.config,
+                            self._matcher, self.store)  # fmt: skip
+        log.info("snapshot: %d articles, %d re-read", len(snapshot.articles), len(results))
+        return snapshot
+
+    def _read(self, entries: list[FileEntry]) -> list[tuple[FileRecord, tuple[str, ...] | None]]:
+        assert self._matcher is not None
+        workers = min(os.cpu_count() or 1, 8)
+        if len(entries) < PARALLEL_FROM or workers < 2:
+            return read_and_tag(self.root, entries, self._matcher, self._fingerprint)
+        chunks = [entries[i : i + 500] for i in range(0, len(entries), 500)]
+        context = get_context("spawn")  # never fork a process that runs threads
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker,
+            initargs=(self._taxonomy, self._fingerprint),
+        ) as pool:  # fmt: skip
+            return [item for done in pool.map(_work, [self.root] * len(chunks), chunks)
+                    for item in done]  # fmt: skip
+
+    def _retag(self, records: list[FileRecord]) -> list[tuple[FileRecord, tuple[str, ...] | None]]:
+        assert self._matcher is not None
+        done = []
+        for record in records:
+            assert record.article is not None
+            body = self.store.body(record.article.path)
+            tagged = self._matcher.topics_of(replace(record.article, body=body))
+            done.append((replace(record, tagging=self._fingerprint, topics=tagged), body))
+        return done
+
+    def _date(self, records: list[FileRecord]) -> dict[str, Article]:
+        """Dated and tagged articles, by file path."""
+        records = [r for r in records if r.article is not None]
+        dated = self.dater.date([r.article for r in records])  # type: ignore[misc]
+        return {
+            r.entry.path: replace(a, topics=r.topics) for r, a in zip(records, dated, strict=True)
+        }
+
+    def _owners(self) -> dict[str, Article]:
+        """The article that holds each id: of files sharing one, the first path."""
+        owners: dict[str, Article] = {}
+        for path in sorted(self._articles):
+            owners.setdefault(self._articles[path].id, self._articles[path])
+        return owners
+
+    def _problems(self, owners: dict[str, Article]) -> list[Problem]:
+        problems = list(self._scan_problems)
+        if self._taxonomy_problem:
+            problems.append(self._taxonomy_problem)
+        for path in sorted(self._records):
+            problems.extend(self._records[path].problems)
+            article = self._articles.get(path)
+            if article is not None and owners[article.id] is not article:
+                first = owners[article.id].path
+                reason = f"duplicate id {article.id!r}: {first} has it already; skipped"
+                problems.append(Problem(article.path, reason))
+        return problems
+
+    # Topics --------------------------------------------------------------------------
+
+    def _taxonomy_paths(self) -> list[Path]:
+        paths = [self.root / "topics.toml"]
+        if self.config.taxonomy:
+            paths.append(Path(self.config.taxonomy))
+        return paths
+
+    def _taxonomy_files_key(self) -> tuple[tuple[str, int, int], ...]:
+        key = []
+        for path in self._taxonomy_paths():
+            try:
+                info = path.stat()
+                key.append((str(path), info.st_size, info.st_mtime_ns))
+            except OSError:
+                key.append((str(path), -1, -1))
+        return tuple(key)
+
+    def _load_taxonomy(self) -> None:
+        key = self._taxonomy_files_key()
+        try:
+            taxonomy = load_taxonomy(*[p for p in self._taxonomy_paths() if p.is_file()])
+            self._taxonomy_problem = None
+        except TaxonomyError as exc:
+            # Keep the topics we had (or the shipped ones) rather than serve nothing.
+            taxonomy = self._taxonomy or load_taxonomy()
+            self._taxonomy_problem = Problem("topics.toml", f"{exc}; previous topics kept")
+        self._taxonomy_key = key
+        if taxonomy != self._taxonomy:
+            self._taxonomy, self._matcher = taxonomy, Matcher(taxonomy)
+            self._fingerprint = tagging_fingerprint(taxonomy)
+
+    # Watching ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Follow the collection: file-system events where available, else periodic scans."""
+        if self.config.reload_interval <= 0 or self._thread is not None:
+            return
+        self._observer = self._observe()
+        self._thread = threading.Thread(target=self._watch, name="feeds-reload", daemon=True)
+        self._thread.start()
+
+    def _observe(self) -> object:
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:
+            return None
+        index = self
+
+        class Handler(FileSystemEventHandler):  # type: ignore[misc]
+            def on_any_event(self, event) -> None:  # type: ignore[no-untyped-def]
+                for raw in (event.src_path, getattr(event, "dest_path", "")):
+                    if raw:
+                        index.notice(os.fsdecode(raw), event.is_directory)
+
+        observer = Observer()
+        try:
+            observer.schedule(Handler(), str(self.root), recursive=True)
+            observer.start()
+        except OSError as exc:  # e.g. the inotify watch limit: fall back to scanning
+            log.warning("file-system events unavailable (%s); scanning instead", exc)
+            return None
+        return observer
+
+    def notice(self, path: str, is_directory: bool) -> None:
+        """Note a changed path; the watcher thread picks it up at once."""
+        try:
+            relative = Path(path).relative_to(self.root).as_posix()
+        except ValueError:
+            return
+        self._pending.add("/" if is_directory else relative)
+        self._wake.set()
+
+    def check(self) -> bool:
+        """One check for changes; a failure is logged and the previous snapshot kept serving."""
+        pending, self._pending = self._pending, set()
+        try:
+            changed = self.refresh(None if (not pending or "/" in pending) else pending)
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("reloading the collection failed; previous snapshot kept")
+            return False
+        self.last_error = None
+        return changed
+
+    def _watch(self) -> None:
+        interval = self.config.reload_interval
+        last_scan = time.monotonic()
+        while not self._stop.is_set():
+            if self._observer is None:
+                self._stop.wait(interval)
+                self.check()
+                continue
+            woke = self._wake.wait(RESCAN_SECONDS - (time.monotonic() - last_scan))
+            if self._stop.is_set():
+                break
+            self._wake.clear()
+            if woke:
+                self._stop.wait(min(interval, 0.05))  # let a burst of events settle
+                self._wake.clear()
+            else:
+                self._pending.add("/")
+                last_scan = time.monotonic()
+            self.check()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()  # type: ignore[attr-defined]
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.store.close()
