@@ -113,10 +113,11 @@ class IndexStore:
         for key, size, mtime_ns, article, problems, tagging, topics in rows:
             path = bytes(key).decode("utf-8", "surrogateescape")
             shown = display_path(path)
+            found = json.loads(problems)
             yield FileRecord(
                 FileEntry(path, size, mtime_ns),
                 _article_from(shown, article) if article else None,
-                tuple(Problem(shown, reason, severity) for reason, severity in json.loads(problems)),
+                tuple(Problem(shown, reason, severity) for reason, severity in found),
                 tagging,
                 tuple(json.loads(topics)) if topics else (),
             )
