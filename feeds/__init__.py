@@ -14,6 +14,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, watch: bool = True) -
     from flask import Flask
 
     from .config import Config
+    from .fastpath import FastPath
     from .live import LiveIndex
     from .web import bp
 
@@ -28,4 +29,5 @@ def create_app(config: Mapping[str, Any] | None = None, *, watch: bool = True) -
     if watch:
         live.start()
     app.register_blueprint(bp)
+    app.wsgi_app = FastPath(app.wsgi_app, lambda: live.snapshot)  # type: ignore[method-assign]
     return app

@@ -56,10 +56,13 @@ def main() -> None:
 @index_option
 @click.option("--host", help="Address to listen on [default: 127.0.0.1].")
 @click.option("--port", type=int, help="Port to listen on [default: 8000].")
-@click.option("--workers", type=int, help="Worker processes [default: 2].")
+@click.option(
+    "--server", type=click.Choice(["granian", "gunicorn"]), help="WSGI server [default: granian]."
+)
+@click.option("--workers", type=int, help="Worker processes [default: 1].")
 @click.option("--base-url", help="Public URL of the site [default: http://HOST:PORT].")
 def serve(**options: Any) -> None:
-    """Serve the feeds over HTTP with gunicorn."""
+    """Serve the feeds over HTTP with granian (or gunicorn)."""
     from .server import serve as run_server
 
     config = load_config(**options)

@@ -28,9 +28,7 @@ MAX_FRONT_MATTER_CHARS = 64 * 1024
 MAX_FRONT_MATTER_DEPTH = 20
 FRONT_MATTER_KEYS = {"title", "date", "updated", "topics", "id", "author", "link", "source"}
 
-_ILLEGAL_CHARS = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]"
-)
+_ILLEGAL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
 _SOURCE_LINE = re.compile(r"^original source:\s*(\S.*)$", re.IGNORECASE)
 _FILE_ID = re.compile(r"(?:^|[_-])([0-9a-f]{16})$")

@@ -55,7 +55,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("host", "127.0.0.1", "Address `feeds serve` listens on."),
     Setting("port", 8000, "Port `feeds serve` listens on.", int),
-    Setting("workers", 2, "gunicorn worker processes for `feeds serve`.", int),
+    Setting("server", "granian", "WSGI server for `feeds serve`: `granian` or `gunicorn`."),
+    Setting("workers", 1, "Worker processes for `feeds serve`; each holds its own index.", int),
+    Setting("threads", 2, "Threads per worker process for `feeds serve`.", int),
+    Setting("access_log", False, "Log every request of `feeds serve` to standard output.", _bool),
     Setting("git_dates", True, "Date undated articles from the collection's git history.", _bool),
 )
 
@@ -74,7 +77,10 @@ class Config:
     reload_interval: float = 2.0
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 2
+    server: str = "granian"
+    workers: int = 1
+    threads: int = 2
+    access_log: bool = False
     git_dates: bool = True
 
     @classmethod

@@ -114,9 +114,11 @@ def wait_for(url: str, seconds: float = 30) -> bytes:
             time.sleep(0.1)
 
 
-def test_serve_runs_gunicorn_on_127_0_0_1(settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["granian", "gunicorn"])
+def test_serve_on_127_0_0_1(settings, tmp_path: Path, name: str) -> None:
     port = free_port()
-    command = [sys.executable, "-m", "feeds", "serve", *args(settings), "--port", str(port)]
+    command = [sys.executable, "-m", "feeds", "serve", *args(settings), "--port", str(port),
+               "--server", name]  # fmt: skip
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               env={**os.environ, "FEEDS_RELOAD_INTERVAL": "0.2"})  # fmt: skip
     try:
@@ -134,7 +136,7 @@ def test_serve_runs_gunicorn_on_127_0_0_1(settings, tmp_path: Path) -> None:
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0].decode()
-    assert "gunicorn" in output.lower() or "Listening at" in output
+    assert name in output.lower()
 
 
 def test_a_killed_build_leaves_the_previous_output_whole(settings, tmp_path: Path) -> None:

@@ -1,0 +1,129 @@
+"""A WSGI layer in front of Flask that answers repeated GETs from memory.
+
+Every successful GET response is a pure function of the snapshot, the URL and
+whether the client takes gzip, so the first answer for a URL is kept (for the
+life of the snapshot) as ready-made status, headers and body. Later requests
+for it skip routing and rendering: a dictionary look-up, then either the
+stored bytes or a 304 when the client's validators match. Anything else goes
+to Flask untouched.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from werkzeug.http import parse_accept_header, parse_date
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+MAX_ENTRIES = 4096
+# What a 304 repeats of the 200 (RFC 9110, 15.4.5).
+NOT_MODIFIED_HEADERS = {"cache-control", "content-location", "date", "etag", "expires", "vary"}
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    headers: list[tuple[str, str]]
+    not_modified: list[tuple[str, str]]
+    body: bytes
+    etag: str
+    last_modified: datetime | None
+
+
+class FastPath:
+    """Serve stored answers for repeated GET and HEAD requests; pass the rest to ``app``."""
+
+    def __init__(self, app: WSGIApp, current: Callable[[], object]) -> None:
+        self.app = app
+        self.current = current  # returns the snapshot in service
+        self._snapshot: object = None
+        self._stored: OrderedDict[tuple[str, str, bool], Stored] = OrderedDict()
+        self._gzip: dict[str, bool] = {}
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        if method != "GET" and method != "HEAD":
+            return self.app(environ, start_response)
+        snapshot = self.current()
+        if snapshot is not self._snapshot:
+            self._snapshot, self._stored = snapshot, OrderedDict()
+        key = (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
+               self._takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")))  # fmt: skip
+        stored = self._stored.get(key)
+        if stored is None:
+            return self._first(environ, start_response, key, snapshot)
+        if self._fresh(environ, stored):
+            start_response("304 NOT MODIFIED", stored.not_modified)
+            return []
+        start_response("200 OK", stored.headers)
+        return [] if method == "HEAD" else [stored.body]
+
+    def _first(
+        self, environ: Environ, start_response: StartResponse, key: tuple[str, str, bool],
+        snapshot: object,
+    ) -> Iterable[bytes]:  # fmt: skip
+        """Let Flask answer, and keep a plain 200 GET answer for next time."""
+        captured: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            captured[:] = [status, headers]
+            return start_response(status, headers, *exc)
+
+        chunks = self.app(environ, capture)
+        try:
+            body = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        status, headers = captured
+        if status.startswith("200") and environ["REQUEST_METHOD"] == "GET":
+            self._keep(key, headers, body, snapshot)
+        return [body]
+
+    def _keep(
+        self, key: tuple[str, str, bool], headers: list[tuple[str, str]], body: bytes,
+        snapshot: object,
+    ) -> None:  # fmt: skip
+        named = {name.lower(): value for name, value in headers}
+        if "etag" not in named or "set-cookie" in named or snapshot is not self._snapshot:
+            return
+        modified = named.get("last-modified")
+        self._stored[key] = Stored(
+            headers=list(headers),
+            not_modified=[(n, v) for n, v in headers if n.lower() in NOT_MODIFIED_HEADERS]
+            + ([("Last-Modified", modified)] if modified else []),
+            body=body,
+            etag=named["etag"],
+            last_modified=parse_date(modified) if modified else None,
+        )
+        while len(self._stored) > MAX_ENTRIES:
+            self._stored.popitem(last=False)
+
+    def _takes_gzip(self, header: str) -> bool:
+        known = self._gzip.get(header)
+        if known is None:
+            known = parse_accept_header(header).quality("gzip") > 0
+            if len(self._gzip) < 1024:
+                self._gzip[header] = known
+        return known
+
+    @staticmethod
+    def _fresh(environ: Environ, stored: Stored) -> bool:
+        """Whether the client's copy is current (RFC 9110, 13.1.2 and 13.1.3)."""
+        tags = environ.get("HTTP_IF_NONE_MATCH")
+        if tags is not None:
+            # Weak comparison: W/"x" and "x" both match the strong tag "x".
+            return tags.strip() == "*" or any(
+                tag.strip().removeprefix("W/") == stored.etag for tag in tags.split(",")
+            )
+        since = environ.get("HTTP_IF_MODIFIED_SINCE")
+        if since and stored.last_modified is not None:
+            moment = parse_date(since)
+            return moment is not None and stored.last_modified <= moment
+        return False
