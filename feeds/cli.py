@@ -118,6 +118,30 @@ def article_record(article: Article) -> dict[str, Any]:
     }
 
 
+@main.command("topics")
+@collection_option
+@index_option
+@click.option("--base-url", help="Public URL of the site, for the feed URLs.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line per topic.")
+@click.option("--all", "show_all", is_flag=True, help="Also topics that have no articles.")
+def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
+    """List every topic with its parent, article count and feed URLs."""
+    from .directory import topic_records
+
+    live = open_index(load_config(**options))
+    for record in topic_records(live.snapshot):
+        if not (show_all or as_json or record["articles"]):
+            continue
+        if as_json:
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            parent = f" (in {record['parent']})" if record["parent"] else ""
+            click.echo(
+                f"{record['articles']:6d}  {record['slug']}{parent}  {record['feeds']['rss']}"
+            )
+    live.close()
+
+
 @main.command()
 @collection_option
 @index_option

@@ -165,3 +165,21 @@ def test_a_killed_build_leaves_the_previous_output_whole(settings, tmp_path: Pat
     subprocess.run(command, check=True, env=env, capture_output=True, timeout=300)
     assert not list(tmp_path.glob(".site.*")), "the next build cleans up what the killed one left"
     assert b"A new article" in (out / "feeds" / "all.rss").read_bytes()
+
+
+def test_topics_lists_topics_with_parents_counts_and_feeds(runner, settings) -> None:
+    result = runner.invoke(main, ["topics", *args(settings), "--base-url", BASE_URL])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(
+        line.split() == ["1", "north-korea", "(in", "korea)", f"{BASE_URL}/feeds/north-korea.rss"]
+        for line in lines
+    ), result.output
+    records = [
+        json.loads(line)
+        for line in runner.invoke(main, ["topics", *args(settings), "--json"]).output.splitlines()
+    ]
+    korea = next(r for r in records if r["slug"] == "korea")
+    assert korea["articles"] == 1
+    assert set(korea["feeds"]) == {"rss", "atom", "json"}
+    assert len(records) > len(lines), "--json lists every topic, the text only those with articles"
