@@ -28,6 +28,9 @@ MAX_FRONT_MATTER_CHARS = 64 * 1024
 MAX_FRONT_MATTER_DEPTH = 20
 FRONT_MATTER_KEYS = {"title", "date", "updated", "topics", "id", "author", "link", "source"}
 
+# libyaml's safe loader when PyYAML has it: the same safety, ten times the speed.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _ILLEGAL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
 _SOURCE_LINE = re.compile(r"^original source:\s*(\S.*)$", re.IGNORECASE)
@@ -135,7 +138,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if len(block) > MAX_FRONT_MATTER_CHARS or _nesting(block) > MAX_FRONT_MATTER_DEPTH:
         raise ArticleError("front matter is too large or nests too deeply")
     try:
-        meta = yaml.safe_load(block)
+        meta = yaml.load(block, Loader=SafeLoader)  # noqa: S506  # the safe loader, in C
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""

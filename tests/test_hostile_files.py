@@ -42,8 +42,8 @@ CASES: dict[str, tuple[bytes, str, str]] = {
     "nonchars.txt": ("Non\ufffechar\uffff\n\nSummary.\n".encode(), "published", "Nonchar"),
     "surrogate_escape.txt": (
         b'---\ntitle: "Lone \\ud800 surrogate"\n---\nT\n\nS.\n',
-        "published",
-        "Lone surrogate",
+        "problem",
+        "not valid YAML",
     ),
     "crlf.txt": (b"CRLF title\r\n\r\nSummary.\r\nBody.\r\n", "published", "CRLF title"),
     "cr.txt": (b"CR title\r\rSummary.\rBody.\r", "published", "CR title"),
