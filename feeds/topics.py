@@ -1,121 +1,58 @@
-"""Topics: loading the taxonomy and deciding which topics an article is about.
+"""Topics: deciding which topics an article is about.
 
 Pure functions over text. One pass over an article's words finds every term of
 every topic (a dictionary of word sequences keyed by their first word), then
-each topic is scored by where and how often its terms occur.
+each topic is scored by where and how often its terms occur. The taxonomy
+itself is loaded by :mod:`feeds.taxonomy`.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
+import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from importlib import resources
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
-from .models import Article, Topic
+from .models import Article
+from .taxonomy import (
+    DEFAULT_THRESHOLD,
+    Scoring,
+    Taxonomy,
+    TaxonomyError,
+    TaxonomyTopic,
+    load_taxonomy,
+)
+
+__all__ = [
+    "DEFAULT_THRESHOLD", "Matcher", "Mention", "Scoring", "Taxonomy", "TaxonomyError",
+    "TaxonomyTopic", "Verdict", "load_taxonomy",
+]  # fmt: skip
 
 WORD = re.compile(r"[^\W_]+")
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-RESERVED_SLUGS = {"all"}
-
-# Where a mention occurs decides how much it says about the subject.
-FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "lead": 1.0, "body": 0.5}
-LEAD_PARAGRAPHS = 2
-DEFAULT_THRESHOLD = 3.0
+# Markup is not prose: HTML tags and the <TICKER> codes of market news name no place.
+MARKUP = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?>|<[A-Z0-9.]{1,12}>")
+PLACES = ("title", "summary", "lead", "body")
 
 
-class TaxonomyError(ValueError):
-    """A taxonomy file cannot be used; the message names the file and the reason."""
+def fold(word: str) -> str:
+    """The word without accents, so "Élysée" and "Elysee" are one word."""
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
-@dataclass(frozen=True)
-class Taxonomy:
-    """All topics by slug, with the hierarchy and scoring settings."""
-
-    topics: Mapping[str, Topic]
-    threshold: float = DEFAULT_THRESHOLD
-
-    def __post_init__(self) -> None:
-        for topic in self.topics.values():
-            if topic.parent is not None and topic.parent not in self.topics:
-                raise TaxonomyError(f"topic {topic.slug!r}: unknown parent {topic.parent!r}")
-        for slug in self.topics:
-            self.ancestors(slug)  # raises on a cycle
-
-    def __contains__(self, slug: object) -> bool:
-        return slug in self.topics
-
-    def ancestors(self, slug: str) -> tuple[str, ...]:
-        """The parents of a topic, nearest first."""
-        chain: list[str] = []
-        parent = self.topics[slug].parent
-        while parent is not None:
-            if parent in chain or parent == slug:
-                raise TaxonomyError(f"topic {slug!r}: the parent chain loops")
-            chain.append(parent)
-            parent = self.topics[parent].parent
-        return tuple(chain)
-
-    def children(self, slug: str) -> tuple[str, ...]:
-        return tuple(s for s, t in self.topics.items() if t.parent == slug)
-
-    def threshold_of(self, slug: str) -> float:
-        value = self.topics[slug].threshold
-        return self.threshold if value is None else value
+def words_of(text: str) -> list[str]:
+    return [fold(w) for w in WORD.findall(MARKUP.sub(" ", text))]
 
 
-def load_taxonomy(*extra: Path) -> Taxonomy:
-    """The shipped taxonomy, then each extra TOML file extending or overriding it."""
-    base = resources.files("feeds") / "data" / "taxonomy.toml"
-    raw: dict[str, dict[str, Any]] = {}
-    settings: dict[str, Any] = {}
-    for name, text in [("default taxonomy", base.read_text("utf-8"))] + [
-        (str(path), _read(path)) for path in extra
-    ]:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise TaxonomyError(f"{name}: not valid TOML: {exc}") from None
-        settings.update(data.get("settings", {}))
-        for slug, table in data.get("topics", {}).items():
-            if not isinstance(table, dict):
-                raise TaxonomyError(f"{name}: [topics.{slug}] must be a table")
-            raw[slug] = {**raw.get(slug, {}), **table}
-    topics = {slug: _topic(slug, table) for slug, table in raw.items() if not table.get("remove")}
-    threshold = float(settings.get("threshold", DEFAULT_THRESHOLD))
-    return Taxonomy(topics=topics, threshold=threshold)
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a matched term is evidence for."""
 
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TaxonomyError(f"{path}: cannot read: {exc}") from None
-
-
-def _topic(slug: str, table: Mapping[str, Any]) -> Topic:
-    if not SLUG.match(slug) or slug in RESERVED_SLUGS:
-        raise TaxonomyError(f"{slug!r} is not a usable topic slug")
-    known = {"name", "parent", "terms", "exclude", "threshold", "kind", "remove"}
-    unknown = set(table) - known
-    if unknown:
-        raise TaxonomyError(f"topic {slug!r}: unknown keys {sorted(unknown)}")
-    try:
-        return Topic(
-            slug=slug,
-            name=str(table.get("name") or slug.replace("-", " ").title()),
-            parent=table.get("parent") or None,
-            terms=tuple(str(t) for t in table.get("terms", ())),
-            exclude=tuple(str(t) for t in table.get("exclude", ())),
-            threshold=float(table["threshold"]) if "threshold" in table else None,
-            kind=str(table.get("kind", "place")),
-        )
-    except (TypeError, ValueError) as exc:
-        raise TaxonomyError(f"topic {slug!r}: {exc}") from None
+    slug: str
+    term: str
+    weak: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +62,8 @@ class Mention:
     slug: str
     term: str
     field: str  # title, summary, lead or body
+    weak: bool = False
+    paragraph: int = 0  # 0 the title, 1 the summary, 2... the body paragraphs
 
 
 @dataclass(frozen=True)
@@ -137,34 +76,81 @@ class Verdict:
     mentions: tuple[Mention, ...]
     declared: bool = False
     via_child: str | None = None
+    # Weak terms found without the evidence that would confirm them.
+    unconfirmed: tuple[Mention, ...] = ()
+    # The article's strongest place, when this place scores too little beside it.
+    outweighed_by: str | None = None
 
     @property
     def accepted(self) -> bool:
-        return self.declared or self.via_child is not None or self.score >= self.threshold
+        if self.declared or self.via_child is not None:
+            return True
+        return self.score >= self.threshold and self.outweighed_by is None
+
+    @property
+    def reason(self) -> str:
+        """One line saying why the verdict is what it is."""
+        if self.declared:
+            return "declared in the article's front matter"
+        if self.via_child is not None:
+            return f"in it through {self.via_child}"
+        if self.score < self.threshold:
+            return f"score {self.score:g} is below the threshold {self.threshold:g}"
+        if self.outweighed_by is not None:
+            return f"a passing mention beside {self.outweighed_by}"
+        return f"score {self.score:g} reaches the threshold {self.threshold:g}"
 
     def terms(self) -> dict[str, dict[str, int]]:
         """Matched terms with a count per place: {"Pyongyang": {"title": 1, "body": 2}}."""
-        table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for mention in self.mentions:
-            table[mention.term][mention.field] += 1
-        return {term: dict(places) for term, places in table.items()}
+        return _count_terms(self.mentions)
+
+    def unconfirmed_terms(self) -> dict[str, dict[str, int]]:
+        return _count_terms(self.unconfirmed)
 
 
-@dataclass
+def _count_terms(mentions: Iterable[Mention]) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for mention in mentions:
+        table[mention.term][mention.field] += 1
+    return {term: dict(places) for term, places in table.items()}
+
+
+Pattern = tuple[tuple[str, ...], tuple[Hit, ...]]
+
+
 class _Patterns:
-    """Word sequences of every term, keyed by first word, in the three case modes."""
+    """Word sequences of every term, keyed by first word: as written, and case-folded."""
 
-    exact: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = field(default_factory=dict)
-    folded: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._hits: dict[tuple[bool, tuple[str, ...]], list[Hit]] = defaultdict(list)
 
-    def add(self, words: tuple[str, ...], slug: str | None, term: str, fold: bool) -> None:
-        table = self.folded if fold else self.exact
-        table.setdefault(words[0], []).append((words, slug, term))
+    def add(self, term: str, hit: Hit | None) -> None:
+        words = tuple(words_of(term))
+        if not words:
+            return
+        if term == term.lower():
+            # An all-lowercase term is a common word: match it in any case.
+            self._put(True, tuple(w.lower() for w in words), hit)
+        else:
+            # A capitalised term matches as written, and in all-capitals headlines.
+            self._put(False, words, hit)
+            self._put(False, tuple(w.upper() for w in words), hit)
 
-    def sort(self) -> None:
-        for table in (self.exact, self.folded):
-            for candidates in table.values():
-                candidates.sort(key=lambda c: -len(c[0]))  # longest match wins
+    def _put(self, folded: bool, words: tuple[str, ...], hit: Hit | None) -> None:
+        hits = self._hits[(folded, words)]
+        if hit is not None and hit not in hits:
+            hits.append(hit)
+
+    def tables(self) -> tuple[dict[str, list[Pattern]], dict[str, list[Pattern]]]:
+        """(exact, folded): first word -> patterns, longest first."""
+        exact: dict[str, list[Pattern]] = defaultdict(list)
+        folded: dict[str, list[Pattern]] = defaultdict(list)
+        for (is_folded, words), hits in self._hits.items():
+            (folded if is_folded else exact)[words[0]].append((words, tuple(hits)))
+        for table in (exact, folded):
+            for patterns in table.values():
+                patterns.sort(key=lambda p: -len(p[0]))
+        return dict(exact), dict(folded)
 
 
 class Matcher:
@@ -172,92 +158,136 @@ class Matcher:
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
-        self._patterns = _Patterns()
+        self.scoring: Scoring = taxonomy.scoring
+        patterns = _Patterns()
         for topic in taxonomy.topics.values():
             for term in topic.terms:
-                self._add(term, topic.slug)
+                patterns.add(term, Hit(topic.slug, term, weak=False))
+            for term in taxonomy.weak_terms_of(topic.slug):
+                patterns.add(term, Hit(topic.slug, term, weak=True))
             for term in topic.exclude:
-                self._add(term, None)  # consumes the words so they count for nothing
-        self._patterns.sort()
+                patterns.add(term, None)  # consumes the words so they count for nothing
+        self._exact, self._folded = patterns.tables()
         self._ancestors = {slug: taxonomy.ancestors(slug) for slug in taxonomy.topics}
+        self._confirmers = {
+            slug: self._confirmers_of(slug)
+            for slug in taxonomy.topics
+            if taxonomy.weak_terms_of(slug)
+        }
+        self._places = {s for s, t in taxonomy.topics.items() if t.kind == "place"}
+        # Regions add up their places' mentions, so they are held to the same share.
+        self._shared = self._places | {s for s, t in taxonomy.topics.items() if t.kind == "region"}
 
-    def _add(self, term: str, slug: str | None) -> None:
-        words = tuple(WORD.findall(term))
-        if not words:
-            return
-        if term == term.lower():
-            # An all-lowercase term is a common word: match it in any case.
-            self._patterns.add(tuple(w.lower() for w in words), slug, term, fold=True)
-        else:
-            # A capitalised term matches as written, and in all-capitals headlines.
-            self._patterns.add(words, slug, term, fold=False)
-            upper = tuple(w.upper() for w in words)
-            if upper != words:
-                self._patterns.add(upper, slug, term, fold=False)
+    def _confirmers_of(self, slug: str) -> frozenset[str]:
+        """The topics whose strong terms confirm a topic's weak ones."""
+        found = {slug, *self.taxonomy.descendants(slug)}
+        for other in self.taxonomy.context_of(slug):
+            found |= {other, *self.taxonomy.descendants(other)}
+        return frozenset(found)
 
-    def mentions(self, text: str, place: str) -> list[Mention]:
+    def mentions(self, text: str, place: str, paragraph: int = 0) -> list[Mention]:
         """Every term occurrence in ``text``, longest match first, left to right."""
-        words = WORD.findall(text)
+        words = words_of(text)
         lowered = [w.lower() for w in words]
         found: list[Mention] = []
         i = 0
         while i < len(words):
-            match = self._match_at(words, lowered, i)
-            if match is None:
+            size, hits = self._match_at(words, lowered, i)
+            if not size:
                 i += 1
                 continue
-            size, slug, term = match
-            if slug is not None:
-                found.append(Mention(slug, term, place))
+            found += [Mention(h.slug, h.term, place, h.weak, paragraph) for h in hits]
             i += size
         return found
 
     def _match_at(
         self, words: list[str], lowered: list[str], i: int
-    ) -> tuple[int, str | None, str] | None:
-        best: tuple[int, str | None, str] | None = None
-        for table, seq in ((self._patterns.exact, words), (self._patterns.folded, lowered)):
-            for pattern, slug, term in table.get(seq[i], ()):
+    ) -> tuple[int, tuple[Hit, ...]]:
+        best_size, best_hits = 0, ()
+        for table, seq in ((self._exact, words), (self._folded, lowered)):
+            for pattern, hits in table.get(seq[i], ()):
                 size = len(pattern)
-                if best is not None and size <= best[0]:
-                    break  # candidates are sorted longest first
+                if size < best_size:
+                    break  # patterns are sorted longest first
                 if size == 1 or tuple(seq[i : i + size]) == pattern:
-                    best = (size, slug, term)
+                    best_hits = hits if size > best_size else best_hits + hits
+                    best_size = size
                     break
-        return best
+        return best_size, best_hits
 
     def article_mentions(self, article: Article) -> list[Mention]:
-        found = self.mentions(article.title, "title")
-        found += self.mentions(article.summary, "summary")
+        found = self.mentions(article.title, "title", 0)
+        found += self.mentions(article.summary, "summary", 1)
+        lead = self.scoring.lead_paragraphs
         for number, paragraph in enumerate(article.body):
-            found += self.mentions(paragraph, "lead" if number < LEAD_PARAGRAPHS else "body")
+            found += self.mentions(paragraph, "lead" if number < lead else "body", number + 2)
         return found
 
     def verdicts(self, article: Article) -> dict[str, Verdict]:
         """A verdict for every topic mentioned or declared, ancestors included."""
+        counted, unconfirmed = self._confirm(self.article_mentions(article))
         by_topic: dict[str, list[Mention]] = defaultdict(list)
-        for mention in self.article_mentions(article):
-            by_topic[mention.slug].append(mention)
-            for parent in self._ancestors[mention.slug]:
-                by_topic[parent].append(mention)
+        for mention in counted:
+            for slug in (mention.slug, *self._ancestors[mention.slug]):
+                by_topic[slug].append(mention)
+        scores = {slug: self._score(mentions) for slug, mentions in by_topic.items()}
+        leading = self._leading(scores)
         declared = {s for s in article.declared_topics if s in self.taxonomy}
-        verdicts = {
-            slug: Verdict(
+        verdicts: dict[str, Verdict] = {}
+        for slug in by_topic.keys() | unconfirmed.keys() | declared:
+            score = scores.get(slug, 0.0)
+            verdicts[slug] = Verdict(
                 slug=slug,
-                score=sum(FIELD_WEIGHTS[m.field] for m in mentions),
+                score=score + (self.scoring.leading if slug in leading else 0.0),
                 threshold=self.taxonomy.threshold_of(slug),
-                mentions=tuple(mentions),
+                mentions=tuple(by_topic.get(slug, ())),
                 declared=slug in declared,
+                unconfirmed=tuple(unconfirmed.get(slug, ())),
+                outweighed_by=self._outweighed(slug, score, leading, scores),
             )
-            for slug, mentions in by_topic.items()
-        }
-        for slug in declared - verdicts.keys():
-            verdicts[slug] = Verdict(slug, 0.0, self.taxonomy.threshold_of(slug), (), True)
+        return self._lift_parents(verdicts)
+
+    def _confirm(self, mentions: list[Mention]) -> tuple[list[Mention], dict[str, list[Mention]]]:
+        """Split off weak mentions that nothing else in the article confirms."""
+        strong = {m.slug for m in mentions if not m.weak}
+        counted: list[Mention] = []
+        unconfirmed: dict[str, list[Mention]] = defaultdict(list)
+        for mention in mentions:
+            if not mention.weak or self._confirmers[mention.slug] & strong:
+                counted.append(mention)
+            else:
+                unconfirmed[mention.slug].append(mention)
+        return counted, unconfirmed
+
+    def _score(self, mentions: list[Mention]) -> float:
+        """Each paragraph that mentions the topic counts once, by where it is: how much of
+        the article is about the topic, not how often one paragraph repeats a name."""
+        places = {m.paragraph: m.field for m in mentions}
+        return sum(self.scoring.weight(field) for field in places.values())
+
+    def _leading(self, scores: dict[str, float]) -> tuple[str, ...]:
+        """The places with the highest score (ties share the lead)."""
+        top = max((v for s, v in scores.items() if s in self._places), default=0.0)
+        return tuple(s for s, v in scores.items() if s in self._places and v == top and v > 0)
+
+    def _outweighed(
+        self, slug: str, score: float, leading: tuple[str, ...], scores: dict[str, float]
+    ) -> str | None:
+        """The leading place, when this place scores too little beside it."""
+        if slug not in self._shared or not leading or slug in leading:
+            return None
+        return leading[0] if score < self.scoring.share * scores[leading[0]] else None
+
+    def _lift_parents(self, verdicts: dict[str, Verdict]) -> dict[str, Verdict]:
+        """A parent holds every article of its accepted children."""
         for slug, verdict in list(verdicts.items()):
             if verdict.accepted:
                 for parent in self._ancestors[slug]:
-                    if not verdicts[parent].accepted:
-                        verdicts[parent] = replace(verdicts[parent], via_child=slug)
+                    known = verdicts.get(parent) or Verdict(
+                        parent, 0.0, self.taxonomy.threshold_of(parent), ()
+                    )
+                    if not known.accepted:
+                        verdicts[parent] = replace(known, via_child=slug)
         return verdicts
 
     def topics_of(self, article: Article) -> tuple[str, ...]:

@@ -1,0 +1,296 @@
+"""The taxonomy: every topic, its place in the hierarchy and the terms that are evidence for it.
+
+The default is built from ISO 3166 (pycountry: every country and territory,
+with its official names) and the TOML files in ``feeds/data`` (what ISO lacks:
+demonyms, capitals, institutions, regions, organisations). A collection's own
+``topics.toml`` is read the same way on top of it. The file format is
+documented at the top of ``feeds/data/taxonomy.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pycountry
+
+from .models import Topic
+
+# Read in this order: later files extend or override earlier ones.
+DATA_FILES = ("taxonomy.toml", "countries.toml", "regions.toml", "organisations.toml")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+RESERVED_SLUGS = {"all"}
+KINDS = ("place", "region", "organisation", "subject")
+TOPIC_KEYS = {
+    "name", "parent", "kind", "iso", "members", "terms", "weak", "context", "exclude",
+    "threshold", "remove",
+}  # fmt: skip
+DEFAULT_THRESHOLD = 3.5
+
+
+class TaxonomyError(ValueError):
+    """A taxonomy file cannot be used; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How mentions add up to a score; every value can be set in ``[settings]``."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    # What one mention is worth, by where it is: the headline says what the story is
+    # about, the summary and the first paragraphs say it again, the rest adds detail.
+    title: float = 4.0
+    summary: float = 3.0
+    lead: float = 1.5
+    body: float = 1.0
+    lead_paragraphs: int = 2
+    # The place an article mentions most is what it is about: it scores this much more.
+    leading: float = 2.0
+    # A place scoring less than this share of the leading place is only a passing mention.
+    share: float = 0.45
+
+    def weight(self, place: str) -> float:
+        return float(getattr(self, place))
+
+
+@dataclass(frozen=True, slots=True)
+class TaxonomyTopic(Topic):
+    """A topic with the rules for its ambiguous terms, as the matcher reads it."""
+
+    # Terms that count only when the article confirms the sense (a strong term of this
+    # topic, of a topic below it or of a `context` topic).
+    weak: tuple[str, ...] = ()
+    # Topics whose strong terms confirm the weak ones; a region stands for its members.
+    context: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """All topics by slug, with the hierarchy and scoring settings."""
+
+    topics: Mapping[str, Topic]
+    threshold: float = DEFAULT_THRESHOLD
+    scoring: Scoring = field(default_factory=Scoring)
+
+    def __post_init__(self) -> None:
+        for topic in self.topics.values():
+            if topic.parent is not None and topic.parent not in self.topics:
+                raise TaxonomyError(f"topic {topic.slug!r}: unknown parent {topic.parent!r}")
+        for slug in self.topics:
+            self.ancestors(slug)  # raises on a cycle
+        for slug in self.topics:
+            unknown = [c for c in self.context_of(slug) if c not in self.topics]
+            if unknown:
+                raise TaxonomyError(f"topic {slug!r}: unknown context topics {unknown}")
+
+    def __contains__(self, slug: object) -> bool:
+        return slug in self.topics
+
+    def ancestors(self, slug: str) -> tuple[str, ...]:
+        """The parents of a topic, nearest first."""
+        chain: list[str] = []
+        parent = self.topics[slug].parent
+        while parent is not None:
+            if parent in chain or parent == slug:
+                raise TaxonomyError(f"topic {slug!r}: the parent chain loops")
+            chain.append(parent)
+            parent = self.topics[parent].parent
+        return tuple(chain)
+
+    def children(self, slug: str) -> tuple[str, ...]:
+        return tuple(s for s, t in self.topics.items() if t.parent == slug)
+
+    def descendants(self, slug: str) -> tuple[str, ...]:
+        """Every topic below this one, at any depth."""
+        return tuple(s for s in self.topics if slug in self.ancestors(s))
+
+    def threshold_of(self, slug: str) -> float:
+        value = self.topics[slug].threshold
+        return self.threshold if value is None else value
+
+    def weak_terms_of(self, slug: str) -> tuple[str, ...]:
+        topic = self.topics[slug]
+        return topic.weak if isinstance(topic, TaxonomyTopic) else ()
+
+    def context_of(self, slug: str) -> tuple[str, ...]:
+        topic = self.topics[slug]
+        return topic.context if isinstance(topic, TaxonomyTopic) else ()
+
+
+def load_taxonomy(*extra: Path) -> Taxonomy:
+    """The shipped taxonomy, then each extra TOML file extending or overriding it."""
+    loader = _Loader()
+    loader.add_iso_countries()
+    data = resources.files("feeds") / "data"
+    for name in DATA_FILES:
+        loader.add(f"feeds/data/{name}", (data / name).read_text("utf-8"))
+    for path in extra:
+        loader.add(str(path), _read(path))
+    return loader.taxonomy()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaxonomyError(f"{path}: cannot read: {exc}") from None
+
+
+class _Loader:
+    """Merges taxonomy files table by table; a later table replaces the keys it names."""
+
+    def __init__(self) -> None:
+        self.raw: dict[str, dict[str, Any]] = {}
+        self.settings: dict[str, Any] = {}
+        self.claims: dict[str, str] = {}  # member slug -> the region whose `members` lists it
+
+    def add_iso_countries(self) -> None:
+        """A place topic for every ISO 3166 country, slugged from its English short name."""
+        for country in pycountry.countries:
+            self.raw[iso_slug(country)] = {"iso": country.alpha_2, "kind": "place"}
+
+    def add(self, name: str, text: str) -> None:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise TaxonomyError(f"{name}: not valid TOML: {exc}") from None
+        unknown = set(data) - {"settings", "topics"}
+        if unknown:
+            raise TaxonomyError(f"{name}: unknown tables {sorted(unknown)}")
+        self.settings.update(data.get("settings", {}))
+        for slug, table in data.get("topics", {}).items():
+            if not isinstance(table, dict):
+                raise TaxonomyError(f"{name}: [topics.{slug}] must be a table")
+            self._merge(name, slug, table)
+
+    def _merge(self, name: str, slug: str, table: dict[str, Any]) -> None:
+        unknown = set(table) - TOPIC_KEYS
+        if unknown:
+            raise TaxonomyError(f"{name}: topic {slug!r}: unknown keys {sorted(unknown)}")
+        code = table.get("iso")
+        if code:
+            # A curated table takes over the ISO code from the topic generated for it.
+            for other, known in list(self.raw.items()):
+                if other != slug and known.get("iso") == code and set(known) <= {"iso", "kind"}:
+                    del self.raw[other]
+        self.raw[slug] = {**self.raw.get(slug, {}), **table}
+        if "members" in table:
+            self._claim(name, slug, table["members"])
+
+    def _claim(self, name: str, region: str, members: Any) -> None:
+        if not isinstance(members, list):
+            raise TaxonomyError(f"{name}: topic {region!r}: members must be a list")
+        by_iso = {t["iso"]: s for s, t in self.raw.items() if t.get("iso")}
+        for member, owner in list(self.claims.items()):
+            if owner == region:
+                del self.claims[member]
+        for member in members:
+            slug = by_iso.get(str(member), str(member))
+            if slug not in self.raw:
+                raise TaxonomyError(f"{name}: topic {region!r}: unknown member {member!r}")
+            self.claims[slug] = region
+
+    def taxonomy(self) -> Taxonomy:
+        removed = {slug for slug, table in self.raw.items() if table.get("remove")}
+        parents = {slug: self._parent(slug, table) for slug, table in self.raw.items()}
+        topics: dict[str, Topic] = {}
+        for slug, table in self.raw.items():
+            if slug in removed:
+                continue
+            parent = parents[slug]
+            while parent in removed:  # children of a removed topic move up a level
+                parent = parents[parent]
+            topics[slug] = _topic(slug, table, parent)
+        scoring = _scoring(self.settings)
+        return Taxonomy(topics, scoring.threshold, scoring)
+
+    def _parent(self, slug: str, table: Mapping[str, Any]) -> str | None:
+        if "parent" in table:  # a topic's own parent wins over any region's members
+            return table["parent"] or None
+        return self.claims.get(slug)
+
+
+def iso_slug(country: Any) -> str:
+    """A slug from the short English name: "Korea, Republic of" (South Korea) -> south-korea."""
+    return slugify(getattr(country, "common_name", None) or country.name)
+
+
+def slugify(name: str) -> str:
+    name = re.sub(r"\s*\(.*?\)", "", name).split(",")[0]
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower().replace("'", "")).strip("-")
+
+
+def iso_names(code: str) -> tuple[str, ...]:
+    """The English names ISO 3166 gives a country, without the inverted "X, Republic of" forms."""
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        raise TaxonomyError(f"{code!r} is not an ISO 3166 alpha-2 country code")
+    names = [
+        country.name,
+        getattr(country, "common_name", None),
+        getattr(country, "official_name", None),
+    ]
+    found = []
+    for name in filter(None, names):
+        plain = re.sub(r"\s*\(.*?\)", "", name)
+        if "," not in plain:
+            found.append(re.sub(r"^the ", "", plain))
+    return tuple(dict.fromkeys(found))
+
+
+def _topic(slug: str, table: Mapping[str, Any], parent: str | None) -> TaxonomyTopic:
+    if not SLUG.match(slug) or slug in RESERVED_SLUGS:
+        raise TaxonomyError(f"{slug!r} is not a usable topic slug")
+    try:
+        kind = str(table.get("kind", "place"))
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        code = str(table.get("iso") or "")
+        weak = _strings(table.get("weak", ()))
+        names = iso_names(code) if code else ()
+        terms = [t for t in (*names, *_strings(table.get("terms", ()))) if t not in weak]
+        return TaxonomyTopic(
+            slug=slug,
+            name=str(table.get("name") or _iso_name(code) or slug.replace("-", " ").title()),
+            parent=parent,
+            terms=tuple(dict.fromkeys(terms)),
+            exclude=_strings(table.get("exclude", ())),
+            threshold=float(table["threshold"]) if "threshold" in table else None,
+            kind=kind,
+            weak=weak,
+            context=_strings(table.get("context", ())),
+        )
+    except (TypeError, ValueError) as exc:
+        raise TaxonomyError(f"topic {slug!r}: {exc}") from None
+
+
+def _iso_name(code: str) -> str | None:
+    if not code:
+        return None
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or country.name
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError("terms, weak, context and exclude are lists of strings")
+    return tuple(str(item) for item in value)
+
+
+def _scoring(settings: Mapping[str, Any]) -> Scoring:
+    known = Scoring.__dataclass_fields__
+    unknown = set(settings) - set(known)
+    if unknown:
+        raise TaxonomyError(f"[settings]: unknown keys {sorted(unknown)}")
+    try:
+        values = {k: type(getattr(Scoring(), k))(v) for k, v in settings.items()}
+    except (TypeError, ValueError) as exc:
+        raise TaxonomyError(f"[settings]: {exc}") from None
+    return Scoring(**values)
