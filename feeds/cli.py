@@ -186,3 +186,36 @@ def _swap(staging: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         staging.rename(out)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--topic", "slug", help="Explain this topic only.")
+@collection_option
+@click.option("--json", "as_json", is_flag=True, help="The verdicts as one JSON object.")
+def explain(file: Path, slug: str | None, as_json: bool, collection: Path | None) -> None:
+    """Show why FILE is or is not in each topic: the terms found, where, the score, the verdict."""
+    from .collection import ArticleError, parse_article
+    from .topics import Matcher, TaxonomyError, load_taxonomy
+
+    config = load_config(collection=collection)
+    extra = [config.collection_path / "topics.toml"]
+    if config.taxonomy:
+        extra.append(Path(config.taxonomy))
+    try:
+        article, _ = parse_article(file.read_bytes(), str(file))
+        taxonomy = load_taxonomy(*[path for path in extra if path.is_file()])
+    except (ArticleError, TaxonomyError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if slug is not None and slug not in taxonomy:
+        raise click.ClickException(f"unknown topic {slug!r}; `feeds topics --all` lists them")
+    matcher = Matcher(taxonomy)
+    verdicts = matcher.explain(article, slug)
+    if as_json:
+        topics = list(matcher.topics_of(article))
+        records = [v.as_record() for v in verdicts]
+        click.echo(json.dumps({"path": str(file), "topics": topics, "verdicts": records}))
+        return
+    click.echo(f"{article.title}\ntopics: {', '.join(matcher.topics_of(article)) or 'none'}")
+    for verdict in verdicts:
+        click.echo("\n" + "\n".join(verdict.describe(taxonomy.topics[verdict.slug].name)))

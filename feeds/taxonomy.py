@@ -61,8 +61,9 @@ class Scoring:
 
 @dataclass(frozen=True, slots=True)
 class TaxonomyTopic(Topic):
-    """A topic with the rules for its ambiguous terms, as the matcher reads it."""
+    """A topic with its ISO code and the rules for its ambiguous terms."""
 
+    iso: str = ""  # ISO 3166 alpha-2 code of a country or territory
     # Terms that count only when the article confirms the sense (a strong term of this
     # topic, of a topic below it or of a `context` topic).
     weak: tuple[str, ...] = ()
@@ -147,6 +148,7 @@ class _Loader:
 
     def __init__(self) -> None:
         self.raw: dict[str, dict[str, Any]] = {}
+        self.sources: dict[str, str] = {}  # slug -> the last file that changed its table
         self.settings: dict[str, Any] = {}
         self.claims: dict[str, str] = {}  # member slug -> the region whose `members` lists it
 
@@ -163,7 +165,12 @@ class _Loader:
         unknown = set(data) - {"settings", "topics"}
         if unknown:
             raise TaxonomyError(f"{name}: unknown tables {sorted(unknown)}")
-        self.settings.update(data.get("settings", {}))
+        settings = {**self.settings, **data.get("settings", {})}
+        try:
+            _scoring(settings)
+        except TaxonomyError as exc:
+            raise TaxonomyError(f"{name}: {exc}") from None
+        self.settings = settings
         for slug, table in data.get("topics", {}).items():
             if not isinstance(table, dict):
                 raise TaxonomyError(f"{name}: [topics.{slug}] must be a table")
@@ -180,6 +187,7 @@ class _Loader:
                 if other != slug and known.get("iso") == code and set(known) <= {"iso", "kind"}:
                     del self.raw[other]
         self.raw[slug] = {**self.raw.get(slug, {}), **table}
+        self.sources[slug] = name
         if "members" in table:
             self._claim(name, slug, table["members"])
 
@@ -198,22 +206,49 @@ class _Loader:
 
     def taxonomy(self) -> Taxonomy:
         removed = {slug for slug, table in self.raw.items() if table.get("remove")}
-        parents = {slug: self._parent(slug, table) for slug, table in self.raw.items()}
-        topics: dict[str, Topic] = {}
+        topics: dict[str, TaxonomyTopic] = {}
         for slug, table in self.raw.items():
-            if slug in removed:
-                continue
-            parent = parents[slug]
-            while parent in removed:  # children of a removed topic move up a level
-                parent = parents[parent]
-            topics[slug] = _topic(slug, table, parent)
+            if slug not in removed:
+                try:
+                    topics[slug] = _topic(slug, table, self._parent(slug, removed))
+                except TaxonomyError as exc:
+                    raise TaxonomyError(f"{self._where(slug)}: {exc}") from None
+        for slug in topics:
+            self._check(slug, topics)
         scoring = _scoring(self.settings)
         return Taxonomy(topics, scoring.threshold, scoring)
 
-    def _parent(self, slug: str, table: Mapping[str, Any]) -> str | None:
+    def _parent(self, slug: str, removed: set[str]) -> str | None:
+        """A topic's own parent, else the region listing it; removed topics are skipped."""
+        parent, seen = self._declared_parent(slug), {slug}
+        while parent in removed and parent not in seen:  # children of a removed topic move up
+            seen.add(parent)
+            parent = self._declared_parent(parent)
+        return parent
+
+    def _declared_parent(self, slug: str) -> str | None:
+        table = self.raw[slug]
         if "parent" in table:  # a topic's own parent wins over any region's members
-            return table["parent"] or None
+            return str(table["parent"]) if table["parent"] else None
         return self.claims.get(slug)
+
+    def _check(self, slug: str, topics: Mapping[str, TaxonomyTopic]) -> None:
+        """The parent and context topics exist, and the chain of parents ends."""
+        topic = topics[slug]
+        unknown = [c for c in topic.context if c not in topics]
+        if unknown:
+            raise TaxonomyError(f"{self._where(slug)}: unknown context topics {unknown}")
+        if topic.parent is not None and topic.parent not in topics:
+            raise TaxonomyError(f"{self._where(slug)}: unknown parent {topic.parent!r}")
+        seen, parent = {slug}, topic.parent
+        while parent is not None and parent in topics:
+            if parent in seen:
+                raise TaxonomyError(f"{self._where(slug)}: the chain of parents loops")
+            seen.add(parent)
+            parent = topics[parent].parent
+
+    def _where(self, slug: str) -> str:
+        return f"{self.sources.get(slug, 'ISO 3166')}: topic {slug!r}"
 
 
 def iso_slug(country: Any) -> str:
@@ -247,7 +282,7 @@ def iso_names(code: str) -> tuple[str, ...]:
 
 def _topic(slug: str, table: Mapping[str, Any], parent: str | None) -> TaxonomyTopic:
     if not SLUG.match(slug) or slug in RESERVED_SLUGS:
-        raise TaxonomyError(f"{slug!r} is not a usable topic slug")
+        raise TaxonomyError("not a usable slug: lowercase letters, digits and hyphens")
     try:
         kind = str(table.get("kind", "place"))
         if kind not in KINDS:
@@ -264,18 +299,21 @@ def _topic(slug: str, table: Mapping[str, Any], parent: str | None) -> TaxonomyT
             exclude=_strings(table.get("exclude", ())),
             threshold=float(table["threshold"]) if "threshold" in table else None,
             kind=kind,
+            iso=code,
             weak=weak,
             context=_strings(table.get("context", ())),
         )
     except (TypeError, ValueError) as exc:
-        raise TaxonomyError(f"topic {slug!r}: {exc}") from None
+        raise TaxonomyError(str(exc)) from None
 
 
 def _iso_name(code: str) -> str | None:
+    """The short name without qualifiers: "Falkland Islands (Malvinas)" -> Falkland Islands."""
     if not code:
         return None
     country = pycountry.countries.get(alpha_2=code)
-    return getattr(country, "common_name", None) or country.name
+    name = getattr(country, "common_name", None) or country.name
+    return re.sub(r"\s*\(.*?\)", "", name)
 
 
 def _strings(value: Any) -> tuple[str, ...]:

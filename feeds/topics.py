@@ -78,8 +78,11 @@ class Verdict:
     via_child: str | None = None
     # Weak terms found without the evidence that would confirm them.
     unconfirmed: tuple[Mention, ...] = ()
-    # The article's strongest place, when this place scores too little beside it.
+    # The article's leading place, when this place or region scores too little beside it,
+    # and the score it would have needed (the `share` of the leading place's).
     outweighed_by: str | None = None
+    share_floor: float = 0.0
+    leading: bool = False  # the place the article mentions most: its score has the bonus
 
     @property
     def accepted(self) -> bool:
@@ -97,7 +100,10 @@ class Verdict:
         if self.score < self.threshold:
             return f"score {self.score:g} is below the threshold {self.threshold:g}"
         if self.outweighed_by is not None:
-            return f"a passing mention beside {self.outweighed_by}"
+            return (
+                f"a passing mention: score {self.score:g} is under {self.share_floor:g}, "
+                f"the share needed beside {self.outweighed_by}"
+            )
         return f"score {self.score:g} reaches the threshold {self.threshold:g}"
 
     def terms(self) -> dict[str, dict[str, int]]:
@@ -106,6 +112,47 @@ class Verdict:
 
     def unconfirmed_terms(self) -> dict[str, dict[str, int]]:
         return _count_terms(self.unconfirmed)
+
+    def as_record(self) -> dict[str, object]:
+        """The verdict as JSON-ready data."""
+        return {
+            "topic": self.slug,
+            "accepted": self.accepted,
+            "score": self.score,
+            "threshold": self.threshold,
+            "reason": self.reason,
+            "terms": self.terms(),
+            "unconfirmed": self.unconfirmed_terms(),
+            "declared": self.declared,
+            "via_child": self.via_child,
+            "leading": self.leading,
+            "outweighed_by": self.outweighed_by,
+            "paragraphs": self.paragraphs(),
+        }
+
+    def paragraphs(self) -> dict[str, int]:
+        """How many paragraphs of each place mention the topic: what the score counts."""
+        fields = {m.paragraph: m.field for m in self.mentions}
+        return {place: n for place in PLACES if (n := list(fields.values()).count(place))}
+
+    def describe(self, name: str) -> list[str]:
+        """The verdict as text lines: a heading, then one line per matched term."""
+        verdict = "IN" if self.accepted else "out"
+        lines = [f"{self.slug} ({name}): {verdict}, {self.reason}"]
+        if self.mentions:
+            lines.append(f"  paragraphs counted: {_places(self.paragraphs())}")
+        if self.leading:
+            lines.append("  the article's leading place: its score includes the bonus")
+        lines += [f"  {term}: {_places(places)}" for term, places in self.terms().items()]
+        lines += [
+            f"  {term}: {_places(places)} (weak, not confirmed: not counted)"
+            for term, places in self.unconfirmed_terms().items()
+        ]
+        return lines
+
+
+def _places(counts: dict[str, int]) -> str:
+    return ", ".join(f"{place} {counts[place]}" for place in PLACES if place in counts)
 
 
 def _count_terms(mentions: Iterable[Mention]) -> dict[str, dict[str, int]]:
@@ -244,6 +291,8 @@ class Matcher:
                 declared=slug in declared,
                 unconfirmed=tuple(unconfirmed.get(slug, ())),
                 outweighed_by=self._outweighed(slug, score, leading, scores),
+                share_floor=self._share_floor(leading, scores),
+                leading=slug in leading,
             )
         return self._lift_parents(verdicts)
 
@@ -276,7 +325,10 @@ class Matcher:
         """The leading place, when this place scores too little beside it."""
         if slug not in self._shared or not leading or slug in leading:
             return None
-        return leading[0] if score < self.scoring.share * scores[leading[0]] else None
+        return leading[0] if score < self._share_floor(leading, scores) else None
+
+    def _share_floor(self, leading: tuple[str, ...], scores: dict[str, float]) -> float:
+        return self.scoring.share * scores[leading[0]] if leading else 0.0
 
     def _lift_parents(self, verdicts: dict[str, Verdict]) -> dict[str, Verdict]:
         """A parent holds every article of its accepted children."""
@@ -289,6 +341,13 @@ class Matcher:
                     if not known.accepted:
                         verdicts[parent] = replace(known, via_child=slug)
         return verdicts
+
+    def explain(self, article: Article, slug: str | None = None) -> list[Verdict]:
+        """The verdicts on every topic considered (or on ``slug`` alone), accepted first."""
+        verdicts = self.verdicts(article)
+        if slug is not None:
+            return [verdicts.get(slug) or Verdict(slug, 0.0, self.taxonomy.threshold_of(slug), ())]
+        return sorted(verdicts.values(), key=lambda v: (not v.accepted, -v.score, v.slug))
 
     def topics_of(self, article: Article) -> tuple[str, ...]:
         """The slugs of every topic the article is in, sorted."""

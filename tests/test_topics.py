@@ -1,0 +1,267 @@
+"""Matching: which topics an article is about, and why."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from feeds.cli import main
+from feeds.collection import parse_article
+from feeds.models import Article
+from feeds.topics import Matcher, load_taxonomy
+
+DATA = Path(__file__).parent / "data" / "topics"
+ARTICLES = DATA / "articles"
+COLLECTION = DATA / "collection"
+SEED = Path(__file__).parent.parent / "seeds" / "000_73bcabc292162f38.txt"
+MATCHER = Matcher(load_taxonomy())
+
+
+def read(path: Path) -> Article:
+    article, problems = parse_article(path.read_bytes(), path.name)
+    assert not problems
+    return article
+
+
+def topics_of(name: str) -> tuple[str, ...]:
+    return MATCHER.topics_of(read(ARTICLES / name))
+
+
+# --- Ambiguous words -----------------------------------------------------------------------
+
+SENSES = [
+    # file, topics it must be in, topics it must not be in
+    ("georgia_the_us_state.txt", (), ("georgia", "caucasus")),
+    ("georgia_the_country.txt", ("georgia", "caucasus", "europe"), ()),
+    ("georgia_with_russia.txt", ("georgia",), ()),
+    ("jordan_the_player.txt", (), ("jordan", "middle-east")),
+    ("jordan_the_country.txt", ("jordan", "middle-east"), ()),
+    ("turkey_the_bird.txt", (), ("turkey",)),
+    ("turkey_the_country.txt", ("turkey", "greece"), ()),
+    ("china_the_porcelain.txt", (), ("china",)),
+    ("chad_the_name.txt", (), ("chad",)),
+    ("chad_the_country.txt", ("chad", "central-africa"), ()),
+    ("guinea_pigs.txt", (), ("guinea",)),
+    ("new_mexico_and_new_jersey.txt", ("united-states",), ("mexico", "jersey")),
+    ("niger_delta_oil.txt", ("nigeria",), ("niger",)),
+    ("congo_kinshasa.txt", ("dr-congo",), ("congo",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "inside", "outside"), SENSES, ids=[s[0].removesuffix(".txt") for s in SENSES]
+)
+def test_ambiguous_words_count_in_the_right_sense(
+    name: str, inside: tuple[str, ...], outside: tuple[str, ...]
+) -> None:
+    found = topics_of(name)
+    assert set(inside) <= set(found), found
+    assert not set(outside) & set(found), found
+
+
+def test_a_weak_term_without_context_is_kept_for_the_explanation() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "georgia_the_us_state.txt"))["georgia"]
+    assert not verdict.accepted
+    assert verdict.score == 0
+    assert verdict.unconfirmed_terms() == {"Georgia": {"title": 1, "summary": 1, "lead": 1}}
+
+
+def test_a_weak_organisation_term_needs_its_organisation() -> None:
+    verdicts = MATCHER.verdicts(read(ARTICLES / "weak_term_without_context.txt"))
+    assert not verdicts["united-nations"].accepted
+    assert verdicts["united-nations"].unconfirmed
+
+
+# --- Matching words --------------------------------------------------------------------
+
+
+def test_the_longest_term_wins() -> None:
+    found = MATCHER.mentions("North Korea and South Korea met in the Korean Peninsula", "body")
+    assert [(m.slug, m.term) for m in found] == [
+        ("north-korea", "North Korea"), ("south-korea", "South Korea"),
+        ("korea", "Korean Peninsula"),
+    ]  # fmt: skip
+
+
+def test_capitalised_terms_match_as_written_and_in_capitals() -> None:
+    assert [m.slug for m in MATCHER.mentions("CHINA AND JAPAN", "title")] == ["china", "japan"]
+    assert MATCHER.mentions("a piece of china from japan", "body") == []
+
+
+def test_lowercase_terms_match_in_any_case() -> None:
+    found = MATCHER.mentions("Sterling fell; STERLING rose; sterling held", "body")
+    assert [m.slug for m in found] == ["united-kingdom"] * 3
+
+
+def test_accents_do_not_matter() -> None:
+    assert "france" in topics_of("accents_and_capitals.txt")
+
+
+def test_markup_and_ticker_codes_are_not_prose() -> None:
+    found = topics_of("ticker_codes_and_markup.txt")
+    assert "united-kingdom" not in found
+
+
+def test_exclude_phrases_consume_their_words() -> None:
+    found = MATCHER.mentions("the Paris Agreement and the Kyoto Protocol", "body")
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("the Soviet Union", "russia"),
+        ("the USSR", "russia"),
+        ("Burma", "myanmar"),
+        ("West Germany", "germany"),
+        ("the Kremlin", "russia"),
+        ("the Bundesbank", "germany"),
+        ("the Elysee", "france"),
+        ("Downing Street", "united-kingdom"),
+        ("the Bank of Japan", "japan"),
+        ("KCNA", "north-korea"),
+        ("Zaire", "dr-congo"),
+    ],
+)
+def test_former_names_and_institutions(text: str, slug: str) -> None:
+    assert [m.slug for m in MATCHER.mentions(text, "body")] == [slug]
+
+
+# --- Relevance -------------------------------------------------------------------------
+
+
+def test_a_passing_mention_is_not_the_subject() -> None:
+    found = topics_of("japan_with_trading_partners.txt")
+    assert "japan" in found
+    assert "china" not in found and "south-korea" not in found
+
+
+def test_the_only_place_of_an_article_needs_only_its_summary() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "only_place_in_summary.txt"))["canada"]
+    assert verdict.accepted and verdict.leading
+    assert verdict.score == 3.0 + 2.0  # the summary, and the leading place's bonus
+
+
+def test_one_mention_late_in_the_body_is_not_enough() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "passing_mention_in_body.txt"))["brazil"]
+    assert not verdict.accepted
+    assert verdict.reason == "score 3 is below the threshold 3.5"
+
+
+def test_a_paragraph_counts_once() -> None:
+    article = read(ARTICLES / "only_place_in_summary.txt")
+    repeated = replace(article, summary=article.summary + " Canadian banks, Canadian savers.")
+    assert MATCHER.verdicts(repeated)["canada"].score == MATCHER.verdicts(article)["canada"].score
+
+
+def test_a_topic_threshold_overrides_the_default() -> None:
+    taxonomy = load_taxonomy(COLLECTION / "topics.toml")
+    article = read(ARTICLES / "japan_with_trading_partners.txt")
+    assert "japan" in MATCHER.topics_of(article)
+    assert "japan" not in Matcher(taxonomy).topics_of(article)  # its threshold is 20 there
+
+
+def test_declared_topics_always_count() -> None:
+    article = replace(read(ARTICLES / "guinea_pigs.txt"), declared_topics=("north-korea",))
+    verdicts = MATCHER.verdicts(article)
+    assert verdicts["north-korea"].declared and verdicts["north-korea"].accepted
+    assert verdicts["korea"].via_child == "north-korea"
+
+
+# --- Hierarchy -------------------------------------------------------------------------
+
+
+def test_an_article_is_in_the_parents_of_its_topics() -> None:
+    (tagged,) = MATCHER.tag([read(ARTICLES / "chad_the_country.txt")])
+    assert {"chad", "central-africa", "africa"} <= set(tagged.topics)
+    assert list(tagged.topics) == sorted(tagged.topics)
+
+
+def test_parent_feeds_hold_their_childrens_articles(client) -> None:  # type: ignore[no-untyped-def]
+    seed_title = b"North Korea Conducts Anti-Aircraft Missile Test"
+    for slug in ("north-korea", "korea", "east-asia", "asia"):
+        assert seed_title in client.get(f"/feeds/{slug}.rss").data, slug
+
+
+# --- The seed article ------------------------------------------------------------------
+
+
+def test_the_seed_is_about_north_korea_and_russia() -> None:
+    found = set(MATCHER.topics_of(read(SEED)))
+    assert {"korea", "north-korea", "russia"} <= found
+    assert not {"ukraine", "south-korea", "united-states"} & found
+
+
+def test_a_collection_subject_topic_matches_keywords() -> None:
+    matcher = Matcher(load_taxonomy(COLLECTION / "topics.toml"))
+    found = matcher.topics_of(read(SEED))
+    assert {"missiles", "air-defence", "north-korea"} <= set(found)
+    assert "korea" not in found
+
+
+# --- Explanations ----------------------------------------------------------------------
+
+
+def explain(*args: str, collection: Path = ARTICLES) -> str:
+    """Run `feeds explain` with a collection that has no topics.toml unless told otherwise."""
+    result = CliRunner().invoke(main, ["explain", *args, "--collection", str(collection)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_explain_shows_terms_places_score_threshold_and_verdict() -> None:
+    output = explain(str(SEED))
+    assert output.startswith("North Korea Conducts Anti-Aircraft Missile Test")
+    assert "topics: asia, east-asia, eastern-europe, europe, korea, north-korea, russia\n" in output
+    assert "north-korea (North Korea): IN, score 16 reaches the threshold 3.5" in output
+    assert "  KCNA: lead 2, body 1\n" in output
+    assert "  North Korea: title 1, summary 2, lead 1, body 4\n" in output
+    assert "ukraine (Ukraine): out, a passing mention: score 6 is under 6.3" in output
+    assert output.index("north-korea (North Korea)") < output.index("ukraine (Ukraine)")
+
+
+def test_explain_one_topic() -> None:
+    output = explain(str(ARTICLES / "georgia_the_us_state.txt"), "--topic", "georgia")
+    assert "georgia (Georgia): out, score 0 is below the threshold 3.5" in output
+    assert "  Georgia: title 1, summary 1, lead 1 (weak, not confirmed: not counted)" in output
+    assert "united-states" not in output.split("\n", 2)[2]
+
+
+def test_explain_a_topic_the_article_never_mentions() -> None:
+    output = explain(str(SEED), "--topic", "brazil")
+    assert "brazil (Brazil): out, score 0 is below the threshold 3.5" in output
+
+
+def test_explain_as_json() -> None:
+    record = json.loads(explain(str(SEED), "--json", "--topic", "russia"))
+    assert record["topics"][:2] == ["asia", "east-asia"]
+    (verdict,) = record["verdicts"]
+    assert verdict["topic"] == "russia" and verdict["accepted"] is True
+    assert verdict["terms"]["Russia"] == {"title": 1, "summary": 2, "lead": 1, "body": 4}
+    assert verdict["score"] >= verdict["threshold"]
+
+
+def test_explain_reads_the_collection_topics(tmp_path: Path) -> None:
+    shutil.copytree(COLLECTION, tmp_path / "news")
+    article = tmp_path / "news" / "missile_test.txt"
+    output = explain(str(article), "--topic", "missiles", collection=tmp_path / "news")
+    assert "missiles (Missiles): IN" in output
+    assert "  missile: title 1, summary 1\n" in output
+
+
+def test_explain_rejects_an_unknown_topic() -> None:
+    result = CliRunner().invoke(main, ["explain", str(SEED), "--topic", "atlantis"])
+    assert result.exit_code == 1
+    assert "unknown topic 'atlantis'; `feeds topics --all` lists them" in result.output
+
+
+def test_explain_reports_a_broken_topics_file(tmp_path: Path) -> None:
+    shutil.copy(DATA / "invalid" / "not_toml.toml", tmp_path / "topics.toml")
+    result = CliRunner().invoke(main, ["explain", str(SEED), "--collection", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'topics.toml'}: not valid TOML" in result.output
