@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -90,25 +90,34 @@ class Dater:
     def __init__(self, root: Path, store: IndexStore, use_git: bool = True) -> None:
         self.git = GitHistory(root) if use_git else None
         self.store = store
+        self._seen = store.seen()  # loaded once; kept current as articles are recorded
 
     def date(self, articles: list[Article], now: datetime | None = None) -> list[Article]:
         if not articles:
             return []
         now = now or datetime.now(UTC).replace(microsecond=0)
         history, dirty = self.git.lookup() if self.git else ({}, frozenset())
-        seen = self.store.record_seen(articles, now)
-        dated = []
-        for article in articles:
-            first_seen, changed_at = seen.get(article.id, (now, now))
-            known = history.get(article.path)
-            last_change: datetime | None
-            if known is None:
-                last_change = changed_at if changed_at > first_seen else None
-            elif article.path in dirty:
-                last_change = max(known.changed, changed_at)
-            else:
-                last_change = known.changed if known.changed > known.added else None
-            published = article.published or (known.added if known else first_seen)
-            updated = article.updated or max(last_change or published, published)
-            dated.append(replace(article, published=published, updated=updated))
-        return dated
+        fresh = [a for a in articles if (s := self._seen.get(a.id)) is None or s.digest != a.digest]
+        if fresh:
+            self._seen.update(self.store.record_seen(fresh, now))
+        return [self._dated(a, history.get(a.path), a.path in dirty, now) for a in articles]
+
+    def _dated(
+        self, article: Article, known: FileHistory | None, dirty: bool, now: datetime
+    ) -> Article:
+        seen = self._seen.get(article.id)
+        first_seen, changed_at = (seen.first_seen, seen.changed_at) if seen else (now, now)
+        last_change: datetime | None
+        if known is None:
+            last_change = changed_at if changed_at > first_seen else None
+        elif dirty:
+            last_change = max(known.changed, changed_at)
+        else:
+            last_change = known.changed if known.changed > known.added else None
+        published = article.published or (known.added if known else first_seen)
+        updated = article.updated or max(last_change or published, published)
+        return Article(
+            article.id, article.path, article.title, article.summary, article.body,
+            article.digest, article.source, article.author, article.link, published, updated,
+            article.declared_topics, article.topics,
+        )  # fmt: skip

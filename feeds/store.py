@@ -1,9 +1,9 @@
 """The persistent index: one SQLite database in the index folder, outside the collection.
 
-It remembers, per file, what parsing and tagging it gave (keyed by path, size,
+It remembers, per file, what parsing and tagging gave (keyed by path, size,
 modification time and content hash), so a restart re-reads only files that
 changed; and, per article id, when it was first seen and when its current
-content was first seen, the dates of articles that have no other.
+content was first seen: the dates of articles that have no other.
 
 Everything but the first-seen dates can be rebuilt from the collection.
 """
@@ -21,7 +21,8 @@ from pathlib import Path
 from .collection import FileEntry, display_path
 from .models import Article, Problem
 
-SCHEMA = 3
+SCHEMA = 4
+SEP = "\x1f"  # joins lists of slugs in one column; never part of a slug
 
 _FILES = """
 CREATE TABLE IF NOT EXISTS files (
@@ -29,12 +30,14 @@ CREATE TABLE IF NOT EXISTS files (
     shown TEXT NOT NULL,    -- the same name as text, as articles carry it
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
-    digest TEXT,            -- sha256 of the bytes; NULL when the file could not be read
-    article TEXT,           -- the parsed article without its body, as JSON; NULL when skipped
-    body TEXT,              -- the body paragraphs, as JSON
-    problems TEXT NOT NULL, -- [[reason, severity], ...]
-    tagging TEXT,           -- fingerprint of the taxonomy and matcher the topics came from
-    topics TEXT             -- the topics the article is in, as JSON
+    problems TEXT,          -- [[reason, severity], ...] as JSON; NULL when there are none
+    id TEXT,                -- NULL when the file could not be published
+    title TEXT, summary TEXT, digest TEXT, source TEXT, author TEXT, link TEXT,
+    published TEXT, updated TEXT,  -- from front matter, ISO 8601
+    declared TEXT,          -- front matter topics
+    tagging TEXT,           -- fingerprint of the taxonomy and code the topics came from
+    topics TEXT,            -- the topics the article is in
+    body TEXT               -- the body paragraphs as JSON: read only to render
 )"""
 _SEEN = """
 CREATE TABLE IF NOT EXISTS seen (
@@ -43,6 +46,8 @@ CREATE TABLE IF NOT EXISTS seen (
     digest TEXT NOT NULL,
     changed_at REAL NOT NULL
 )"""
+_COLUMNS = "path, size, mtime_ns, problems, id, title, summary, digest, source, author, link, " \
+    "published, updated, declared, tagging, topics"  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,29 +61,58 @@ class FileRecord:
     topics: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """When an article id was first seen, and when its current content was."""
+
+    first_seen: datetime
+    digest: str
+    changed_at: datetime
+
+
 def _key(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
 
 
-def _article_json(article: Article) -> str:
-    return json.dumps(
-        {
-            "id": article.id, "title": article.title, "summary": article.summary,
-            "digest": article.digest, "source": article.source, "author": article.author,
-            "link": article.link, "declared_topics": list(article.declared_topics),
-            "published": article.published.isoformat() if article.published else None,
-            "updated": article.updated.isoformat() if article.updated else None,
-        },
-        ensure_ascii=False,
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(text.split(SEP)) if text else ()
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _record(row: tuple) -> FileRecord:  # type: ignore[type-arg]
+    (key, size, mtime_ns, problems, id_, title, summary, digest, source, author, link,
+     published, updated, declared, tagging, topics) = row  # fmt: skip
+    path = bytes(key).decode("utf-8", "surrogateescape")
+    shown = display_path(path)
+    article = None
+    if id_ is not None:
+        article = Article(
+            id_, shown, title, summary, (), digest, source, author, link,
+            _moment(published), _moment(updated), _split(declared),
+        )  # fmt: skip
+    found = tuple(Problem(shown, reason, severity) for reason, severity in json.loads(problems)) \
+        if problems else ()  # fmt: skip
+    return FileRecord(FileEntry(path, size, mtime_ns), article, found, tagging, _split(topics))
+
+
+def _row(record: FileRecord, body: tuple[str, ...] | None) -> tuple:  # type: ignore[type-arg]
+    a = record.article
+    problems = (
+        json.dumps([[p.reason, p.severity] for p in record.problems], ensure_ascii=False)
+        if record.problems else None
     )  # fmt: skip
-
-
-def _article_from(path: str, text: str) -> Article:
-    data = json.loads(text)
-    for key in ("published", "updated"):
-        data[key] = datetime.fromisoformat(data[key]) if data[key] else None
-    data["declared_topics"] = tuple(data["declared_topics"])
-    return Article(path=path, body=(), **data)
+    return (
+        _key(record.entry.path), display_path(record.entry.path), record.entry.size,
+        record.entry.mtime_ns, problems,
+        a and a.id, a and a.title, a and a.summary, a and a.digest, a and a.source,
+        a and a.author, a and a.link,
+        a and a.published and a.published.isoformat(), a and a.updated and a.updated.isoformat(),
+        a and SEP.join(a.declared_topics), record.tagging, SEP.join(record.topics),
+        json.dumps(body, ensure_ascii=False) if body is not None else None,
+    )  # fmt: skip
 
 
 class IndexStore:
@@ -107,36 +141,16 @@ class IndexStore:
     def files(self) -> Iterator[FileRecord]:
         """Every file the index knows, without article bodies."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT path, size, mtime_ns, article, problems, tagging, topics FROM files"
-            ).fetchall()
-        for key, size, mtime_ns, article, problems, tagging, topics in rows:
-            path = bytes(key).decode("utf-8", "surrogateescape")
-            shown = display_path(path)
-            found = json.loads(problems)
-            yield FileRecord(
-                FileEntry(path, size, mtime_ns),
-                _article_from(shown, article) if article else None,
-                tuple(Problem(shown, reason, severity) for reason, severity in found),
-                tagging,
-                tuple(json.loads(topics)) if topics else (),
-            )
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM files").fetchall()
+        return map(_record, rows)
 
     def save(self, records: Iterable[tuple[FileRecord, tuple[str, ...] | None]]) -> None:
         """Store files as parsed (with their bodies, given apart) and tagged."""
-        rows = [
-            (
-                _key(r.entry.path), display_path(r.entry.path), r.entry.size, r.entry.mtime_ns,
-                r.article.digest if r.article else None,
-                _article_json(r.article) if r.article else None,
-                json.dumps(body, ensure_ascii=False) if body is not None else None,
-                json.dumps([[p.reason, p.severity] for p in r.problems], ensure_ascii=False),
-                r.tagging, json.dumps(r.topics),
-            )
-            for r, body in records
-        ]  # fmt: skip
+        rows = [_row(record, body) for record, body in records]  # in the table's column order
         with self._lock, self._db:
-            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            self._db.executemany(
+                f"INSERT OR REPLACE INTO files VALUES ({','.join('?' * 18)})", rows
+            )
 
     def forget(self, paths: Iterable[str]) -> None:
         with self._lock, self._db:
@@ -150,10 +164,19 @@ class IndexStore:
 
     # First-seen dates -----------------------------------------------------
 
-    def record_seen(
-        self, articles: list[Article], now: datetime
-    ) -> dict[str, tuple[datetime, datetime]]:
-        """Record new ids and changed content; return (first seen, changed at) per id."""
+    def seen(self) -> dict[str, Seen]:
+        """Every id the index has seen."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, first_seen, digest, changed_at FROM seen"
+            ).fetchall()
+        return {
+            key: Seen(datetime.fromtimestamp(first, UTC), digest, datetime.fromtimestamp(at, UTC))
+            for key, first, digest, at in rows
+        }
+
+    def record_seen(self, articles: list[Article], now: datetime) -> dict[str, Seen]:
+        """Record new ids and changed content; return what the index now holds for them."""
         stamp = int(now.timestamp())
         with self._lock, self._db:
             self._db.executemany(
@@ -162,17 +185,18 @@ class IndexStore:
                 " WHERE seen.digest != excluded.digest",
                 [(a.id, stamp, a.digest, stamp) for a in articles],
             )
-            rows: list[tuple[str, float, float]] = []
+            rows: list[tuple[str, float, str, float]] = []
             ids = [a.id for a in articles]
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows += self._db.execute(
-                    f"SELECT id, first_seen, changed_at FROM seen WHERE id IN ({marks})", chunk
+                    f"SELECT id, first_seen, digest, changed_at FROM seen WHERE id IN ({marks})",
+                    chunk,
                 ).fetchall()
         return {
-            key: (datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(changed, UTC))
-            for key, first, changed in rows
+            key: Seen(datetime.fromtimestamp(first, UTC), digest, datetime.fromtimestamp(at, UTC))
+            for key, first, digest, at in rows
         }
 
     def close(self) -> None:
