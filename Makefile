@@ -58,6 +58,9 @@ golden: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/topics.py
+	$(BIN)/python bench/http.py
+	$(BIN)/python bench/index.py
+	$(BIN)/python bench/build.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
