@@ -309,8 +309,8 @@ class Matcher:
         return counted, unconfirmed
 
     def _score(self, mentions: list[Mention]) -> float:
-        """Each paragraph that mentions the topic counts once, by where it is: how much of
-        the article is about the topic, not how often one paragraph repeats a name."""
+        """The weights of the paragraphs that mention the topic, each counted once."""
+        # How much of the article is about the topic, not how often one paragraph repeats it.
         places = {m.paragraph: m.field for m in mentions}
         return sum(self.scoring.weight(field) for field in places.values())
 
