@@ -43,8 +43,9 @@ class Scoring:
     """How mentions add up to a score; every value can be set in ``[settings]``."""
 
     threshold: float = DEFAULT_THRESHOLD
-    # What one mention is worth, by where it is: the headline says what the story is
-    # about, the summary and the first paragraphs say it again, the rest adds detail.
+    # What a paragraph that mentions a topic is worth, by where it is: the headline says
+    # what the story is about, the summary and the first paragraphs say it again, the rest
+    # adds detail.
     title: float = 4.0
     summary: float = 3.0
     lead: float = 1.5
@@ -52,7 +53,7 @@ class Scoring:
     lead_paragraphs: int = 2
     # The place an article mentions most is what it is about: it scores this much more.
     leading: float = 2.0
-    # A place scoring less than this share of the leading place is only a passing mention.
+    # A place or region scoring under this share of the leading place is a passing mention.
     share: float = 0.45
 
     def weight(self, place: str) -> float:
