@@ -111,10 +111,11 @@ class Snapshot:
         return new
 
     def full(self, article: Article) -> Article:
-        """The article with its body, which the snapshot keeps on disk rather than in memory."""
-        if article.body or self.store is None:
+        """The article with its text, which the snapshot keeps on disk rather than in memory."""
+        if article.summary or self.store is None:
             return article
-        return replace(article, body=self.store.body(article.path))
+        text = self.store.text(article.path)
+        return replace(article, summary=text[0], body=text[1:]) if text else article
 
     def select(self, selection: Selection) -> tuple[Article, ...]:
         """The articles of a selection, newest first."""

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -35,24 +35,18 @@ from .topics import Matcher, Taxonomy, TaxonomyError, load_taxonomy
 log = logging.getLogger(__name__)
 
 PARALLEL_FROM = 2000  # files; below this a process pool costs more than it saves
+CHUNK = 500  # files parsed, tagged and stored at a time
 RESCAN_SECONDS = 300.0  # a full scan now and then, in case file-system events were lost
 
 
 def tagging_fingerprint(taxonomy: Taxonomy) -> str:
     """Changes whenever tagging could give another answer: new topics or new matching code."""
-    digest = hashlib.sha256(repr((taxonomy.threshold, sorted(taxonomy.topics.items()))).encode())
-    for module in (topics.__file__, collection.__file__):
-        digest.update(Path(module).read_bytes())
+    digest = hashlib.sha256(repr(taxonomy).encode())
+    package = Path(topics.__file__).parent
+    for module in ("topics.py", "taxonomy.py", "collection.py"):
+        if (package / module).exists():
+            digest.update((package / module).read_bytes())
     return digest.hexdigest()[:16]
-
-
-def with_topics(article: Article, topics: tuple[str, ...]) -> Article:
-    """The article with its topics (``dataclasses.replace``, without its cost at 100,000)."""
-    return Article(
-        article.id, article.path, article.title, article.summary, article.body, article.digest,
-        article.source, article.author, article.link, article.published, article.updated,
-        article.declared_topics, topics,
-    )  # fmt: skip
 
 
 def read_and_tag(
@@ -69,11 +63,9 @@ def read_and_tag(
         if unknown:
             reason = f"unknown topics ignored: {', '.join(unknown)}"
             problems.append(Problem(article.path, reason, "warning"))
-        record = FileRecord(
-            entry, replace(article, body=()), tuple(problems), fingerprint,
-            matcher.topics_of(article),
-        )  # fmt: skip
-        done.append((record, article.body))
+        tagged = replace(article, body=(), summary="", topics=matcher.topics_of(article))
+        record = FileRecord(entry, tagged, tuple(problems), fingerprint)
+        done.append((record, (article.summary, *article.body)))
     return done
 
 
@@ -174,8 +166,7 @@ class LiveIndex:
     def _apply(self, entries: list[FileEntry], gone: Iterable[str]) -> None:
         """Re-read ``entries``, drop ``gone``, and swap in a snapshot with just that changed."""
         gone = set(gone)
-        results = self._read(entries)
-        self.store.save(results)
+        fresh = self._read(entries)
         self.store.forget(gone)
         touched_ids = {self._articles[p].id for p in gone | {e.path for e in entries}
                        if p in self._articles}  # fmt: skip
@@ -183,7 +174,6 @@ class LiveIndex:
         for path in gone:
             self._records.pop(path, None)
             self._articles.pop(path, None)
-        fresh = [record for record, _ in results]
         for record in fresh:
             self._records[record.entry.path] = record
             self._articles.pop(record.entry.path, None)
@@ -209,10 +199,9 @@ class LiveIndex:
             or (known[e.path].article is not None and known[e.path].tagging != self._fingerprint)
         ]  # fmt: skip
         results = self._read(stale)
-        self.store.save(results)
         self.store.forget(known.keys() - current)
         records = {p: r for p, r in known.items() if p in current}
-        records.update((r.entry.path, r) for r, _ in results)
+        records.update((r.entry.path, r) for r in results)
         self._records = records
         self._articles = self._date(list(records.values()))
         owners = self._owners()
@@ -222,29 +211,43 @@ class LiveIndex:
         log.info("snapshot: %d articles, %d re-read", len(snapshot.articles), len(results))
         return snapshot
 
-    def _read(self, entries: list[FileEntry]) -> list[tuple[FileRecord, tuple[str, ...] | None]]:
+    def _read(self, entries: list[FileEntry]) -> list[FileRecord]:
+        """Parse and tag files and store what they gave; the texts go to disk, not memory."""
+        records: list[FileRecord] = []
+        for results in self._read_chunks(entries):
+            self.store.save(results)
+            records += (record for record, _ in results)
+        return records
+
+    def _read_chunks(
+        self, entries: list[FileEntry]
+    ) -> Iterator[list[tuple[FileRecord, tuple[str, ...] | None]]]:
         assert self._matcher is not None
+        chunks = [entries[i : i + CHUNK] for i in range(0, len(entries), CHUNK)]
         workers = min(os.cpu_count() or 1, 8)
         if len(entries) < PARALLEL_FROM or workers < 2:
-            return read_and_tag(self.root, entries, self._matcher, self._fingerprint)
-        chunks = [entries[i : i + 500] for i in range(0, len(entries), 500)]
+            for chunk in chunks:
+                yield read_and_tag(self.root, chunk, self._matcher, self._fingerprint)
+            return
         context = get_context("spawn")  # never fork a process that runs threads
+        done = 0
         try:
             with ProcessPoolExecutor(
                 workers, mp_context=context, initializer=_start_worker,
                 initargs=(self._taxonomy, self._fingerprint),
             ) as pool:  # fmt: skip
-                return [item for done in pool.map(_work, [self.root] * len(chunks), chunks)
-                        for item in done]  # fmt: skip
+                for results in pool.map(_work, [self.root] * len(chunks), chunks):
+                    done += 1
+                    yield results
         except (BrokenProcessPool, OSError) as exc:
             log.warning("parallel indexing failed (%s); indexing in one process", exc)
-            return read_and_tag(self.root, entries, self._matcher, self._fingerprint)
+            for chunk in chunks[done:]:
+                yield read_and_tag(self.root, chunk, self._matcher, self._fingerprint)
 
     def _date(self, records: list[FileRecord]) -> dict[str, Article]:
         """Dated and tagged articles, by file path."""
         records = [r for r in records if r.article is not None]
-        tagged = [with_topics(r.article, r.topics) for r in records]  # type: ignore[arg-type]
-        dated = self.dater.date(tagged)
+        dated = self.dater.date([r.article for r in records])  # type: ignore[misc]
         return {r.entry.path: a for r, a in zip(records, dated, strict=True)}
 
     def _owners(self) -> dict[str, Article]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from .collection import FileEntry, display_path
 from .models import Article, Problem
 
-SCHEMA = 4
+SCHEMA = 5
 SEP = "\x1f"  # joins lists of slugs in one column; never part of a slug
 
 _FILES = """
@@ -32,12 +32,12 @@ CREATE TABLE IF NOT EXISTS files (
     mtime_ns INTEGER NOT NULL,
     problems TEXT,          -- [[reason, severity], ...] as JSON; NULL when there are none
     id TEXT,                -- NULL when the file could not be published
-    title TEXT, summary TEXT, digest TEXT, source TEXT, author TEXT, link TEXT,
+    title TEXT, digest TEXT, source TEXT, author TEXT, link TEXT,
     published TEXT, updated TEXT,  -- from front matter, ISO 8601
     declared TEXT,          -- front matter topics
     tagging TEXT,           -- fingerprint of the taxonomy and code the topics came from
     topics TEXT,            -- the topics the article is in
-    body TEXT               -- the body paragraphs as JSON: read only to render
+    text TEXT               -- summary and body paragraphs as JSON: read only to render
 )"""
 _SEEN = """
 CREATE TABLE IF NOT EXISTS seen (
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS seen (
     digest TEXT NOT NULL,
     changed_at REAL NOT NULL
 )"""
-_COLUMNS = "path, size, mtime_ns, problems, id, title, summary, digest, source, author, link, " \
+_COLUMNS = "path, size, mtime_ns, problems, id, title, digest, source, author, link, " \
     "published, updated, declared, tagging, topics"  # fmt: skip
 
 
@@ -55,10 +55,9 @@ class FileRecord:
     """What the index knows of one file."""
 
     entry: FileEntry
-    article: Article | None  # without body, dates or topics
+    article: Article | None  # tagged; without summary, body or dates
     problems: tuple[Problem, ...]
     tagging: str | None = None
-    topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,22 +82,22 @@ def _moment(text: str | None) -> datetime | None:
 
 
 def _record(row: tuple) -> FileRecord:  # type: ignore[type-arg]
-    (key, size, mtime_ns, problems, id_, title, summary, digest, source, author, link,
+    (key, size, mtime_ns, problems, id_, title, digest, source, author, link,
      published, updated, declared, tagging, topics) = row  # fmt: skip
     path = bytes(key).decode("utf-8", "surrogateescape")
     shown = display_path(path)
     article = None
     if id_ is not None:
         article = Article(
-            id_, shown, title, summary, (), digest, source, author, link,
-            _moment(published), _moment(updated), _split(declared),
+            id_, shown, title, "", (), digest, source, author, link,
+            _moment(published), _moment(updated), _split(declared), _split(topics),
         )  # fmt: skip
     found = tuple(Problem(shown, reason, severity) for reason, severity in json.loads(problems)) \
         if problems else ()  # fmt: skip
-    return FileRecord(FileEntry(path, size, mtime_ns), article, found, tagging, _split(topics))
+    return FileRecord(FileEntry(path, size, mtime_ns), article, found, tagging)
 
 
-def _row(record: FileRecord, body: tuple[str, ...] | None) -> tuple:  # type: ignore[type-arg]
+def _row(record: FileRecord, text: tuple[str, ...] | None) -> tuple:  # type: ignore[type-arg]
     a = record.article
     problems = (
         json.dumps([[p.reason, p.severity] for p in record.problems], ensure_ascii=False)
@@ -107,11 +106,10 @@ def _row(record: FileRecord, body: tuple[str, ...] | None) -> tuple:  # type: ig
     return (
         _key(record.entry.path), display_path(record.entry.path), record.entry.size,
         record.entry.mtime_ns, problems,
-        a and a.id, a and a.title, a and a.summary, a and a.digest, a and a.source,
-        a and a.author, a and a.link,
+        a and a.id, a and a.title, a and a.digest, a and a.source, a and a.author, a and a.link,
         a and a.published and a.published.isoformat(), a and a.updated and a.updated.isoformat(),
-        a and SEP.join(a.declared_topics), record.tagging, SEP.join(record.topics),
-        json.dumps(body, ensure_ascii=False) if body is not None else None,
+        a and SEP.join(a.declared_topics), record.tagging, a and SEP.join(a.topics),
+        json.dumps(text, ensure_ascii=False) if text is not None else None,
     )  # fmt: skip
 
 
@@ -145,21 +143,21 @@ class IndexStore:
         return map(_record, rows)
 
     def save(self, records: Iterable[tuple[FileRecord, tuple[str, ...] | None]]) -> None:
-        """Store files as parsed (with their bodies, given apart) and tagged."""
-        rows = [_row(record, body) for record, body in records]  # in the table's column order
+        """Store files as parsed and tagged, each with its text (summary and body) apart."""
+        rows = [_row(record, text) for record, text in records]  # in the table's column order
         with self._lock, self._db:
             self._db.executemany(
-                f"INSERT OR REPLACE INTO files VALUES ({','.join('?' * 18)})", rows
+                f"INSERT OR REPLACE INTO files VALUES ({', '.join('?' * 17)})", rows
             )
 
     def forget(self, paths: Iterable[str]) -> None:
         with self._lock, self._db:
             self._db.executemany("DELETE FROM files WHERE path = ?", [(_key(p),) for p in paths])
 
-    def body(self, shown: str) -> tuple[str, ...]:
-        """The body of the article a file holds, by the file name as the article shows it."""
+    def text(self, shown: str) -> tuple[str, ...]:
+        """The summary and body of the article a file holds, by the file name it shows."""
         with self._lock:
-            row = self._db.execute("SELECT body FROM files WHERE shown = ?", (shown,)).fetchone()
+            row = self._db.execute("SELECT text FROM files WHERE shown = ?", (shown,)).fetchone()
         return tuple(json.loads(row[0])) if row and row[0] else ()
 
     # First-seen dates -----------------------------------------------------
