@@ -24,7 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, watch: bool = True) -
     )
     app = Flask(__name__)
     app.config["FEEDS"] = settings
-    live = LiveIndex(settings)
+    live = LiveIndex(settings, fast_start=watch and settings.reload_interval > 0)
     app.extensions["feeds"] = live
     if watch:
         live.start()

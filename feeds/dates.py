@@ -37,6 +37,11 @@ class GitHistory:
         self._files: dict[str, FileHistory] = {}
         self.available = self._git("rev-parse", "--is-inside-work-tree") is not None
 
+    def key(self) -> object:
+        """What the dates depend on: HEAD and the files changed since."""
+        self.lookup()
+        return self._key
+
     def lookup(self) -> tuple[dict[str, FileHistory], frozenset[str]]:
         """Histories keyed by path relative to the collection, and the paths changed since HEAD."""
         if not self.available:
@@ -92,6 +97,9 @@ class Dater:
         self.store = store
         self._seen = store.seen()  # loaded once; kept current as articles are recorded
 
+    def git_key(self) -> object:
+        return self.git.key() if self.git else None
+
     def date(self, articles: list[Article], now: datetime | None = None) -> list[Article]:
         if not articles:
             return []
@@ -114,7 +122,8 @@ class Dater:
             last_change = max(known.changed, changed_at)
         else:
             last_change = known.changed if known.changed > known.added else None
-        published = article.published or (known.added if known else first_seen)
+        # The earliest sighting: a file seen before it was committed keeps its date.
+        published = article.published or (min(known.added, first_seen) if known else first_seen)
         updated = article.updated or max(last_change or published, published)
         return Article(
             article.id, article.path, article.title, article.summary, article.body,

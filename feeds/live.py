@@ -29,13 +29,14 @@ from .config import Config
 from .dates import Dater
 from .index import Snapshot
 from .models import Article, Problem
-from .store import FileRecord, IndexStore
+from .store import FileRecord, IndexStore, pack, unpack
 from .topics import Matcher, Taxonomy, TaxonomyError, load_taxonomy
 
 log = logging.getLogger(__name__)
 
 PARALLEL_FROM = 2000  # files; below this a process pool costs more than it saves
 CHUNK = 500  # files parsed, tagged and stored at a time
+STATE_VERSION = 1
 RESCAN_SECONDS = 300.0  # a full scan now and then, in case file-system events were lost
 
 
@@ -85,7 +86,7 @@ def _work(root: Path, entries: list[FileEntry]) -> list[tuple[FileRecord, tuple[
 class LiveIndex:
     """Holds the current snapshot and replaces it when the collection changes."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, fast_start: bool = False) -> None:
         self.config = config
         self.root = config.collection_path
         if not self.root.is_dir():
@@ -107,9 +108,51 @@ class LiveIndex:
         self._pending: set[str] = set()
         self._wake = threading.Event()
         self.last_error: str | None = None
-        self.snapshot: Snapshot = self._rebuild(self._known_records())
+        self._load_taxonomy()
+        started = self._resume() if fast_start else None
+        self._reconcile = started is not None
+        self.snapshot: Snapshot = started or self._rebuild(self._known_records())
+        if not self._reconcile:
+            self._save_state()
 
     # Building ------------------------------------------------------------------------
+
+    def _resume(self) -> Snapshot | None:
+        """The snapshot the last run left, if it was made with these topics and code.
+
+        It is served at once; the watcher then compares it with the collection and applies
+        whatever changed meanwhile, as for any other change.
+        """
+        state = self.store.load_state()
+        if not isinstance(state, tuple) or len(state) != 5 or state[0] != STATE_VERSION:
+            return None
+        _, fingerprint, git_key, scan_problems, files = state
+        if fingerprint != self._fingerprint or self._taxonomy_problem is not None:
+            return None
+        records, articles = {}, {}
+        for packed in files:
+            record, dated = unpack(packed)
+            records[record.entry.path] = record
+            if dated is not None:
+                articles[record.entry.path] = dated
+        self._records, self._articles = records, articles
+        self._scan_problems = [Problem(*p) for p in scan_problems]
+        if git_key != self.dater.git_key():
+            self._articles = self._date(list(records.values()))
+        owners = self._owners()
+        assert self._taxonomy is not None
+        log.info("resumed the last snapshot: %d articles", len(owners))
+        return Snapshot(owners.values(), self._problems(owners), self._taxonomy, self.config,
+                        self._matcher, self.store)  # fmt: skip
+
+    def _save_state(self) -> None:
+        files = [pack(r, self._articles.get(p)) for p, r in self._records.items()]
+        problems = [(p.path, p.reason, p.severity) for p in self._scan_problems]
+        state = (STATE_VERSION, self._fingerprint, self.dater.git_key(), problems, files)
+        try:
+            self.store.save_state(state)
+        except OSError as exc:
+            log.warning("could not keep the snapshot for a fast start: %s", exc)
 
     def _known_records(self) -> dict[str, FileRecord]:
         return {record.entry.path: record for record in self.store.files()}
@@ -189,7 +232,8 @@ class LiveIndex:
 
     def _rebuild(self, known: dict[str, FileRecord]) -> Snapshot:
         """A whole new snapshot: at start-up, and when the topics change."""
-        self._load_taxonomy()
+        if self._taxonomy_files_key() != self._taxonomy_key:
+            self._load_taxonomy()
         entries, self._scan_problems = collection.scan(self.root)
         current = {e.path for e in entries}
         # Files that changed, and files tagged by other topics or other matching code.
@@ -359,6 +403,11 @@ class LiveIndex:
     def _watch(self) -> None:
         interval = self.config.reload_interval
         last_scan = time.monotonic()
+        if self._reconcile:
+            self._pending.add("/")  # a resumed snapshot: compare it with the collection first
+            self.check()
+            self._reconcile = False
+            self._save_state()
         while not self._stop.is_set():
             if self._observer is None:
                 self._stop.wait(interval)
@@ -383,4 +432,7 @@ class LiveIndex:
             self._observer.stop()  # type: ignore[attr-defined]
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.store.close()
+        with self._lock:
+            if not self._reconcile:
+                self._save_state()
+            self.store.close()

@@ -11,6 +11,8 @@ Everything but the first-seen dates can be rebuilt from the collection.
 from __future__ import annotations
 
 import json
+import os
+import pickle
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -197,6 +199,61 @@ class IndexStore:
             for key, first, digest, at in rows
         }
 
+    # The last snapshot, for a fast start ----------------------------------
+
+    @property
+    def state_path(self) -> Path:
+        return self.path.with_name("snapshot.pickle")
+
+    def save_state(self, state: object) -> None:
+        """Keep the last snapshot's records, written whole or not at all."""
+        partial = self.state_path.with_name(f".snapshot.{os.getpid()}.tmp")
+        with open(partial, "wb") as out:
+            pickle.dump(state, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, self.state_path)
+
+    def load_state(self) -> object | None:
+        try:
+            with open(self.state_path, "rb") as handle:
+                return pickle.load(handle)  # noqa: S301  # written by this program, in its own folder
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+            return None
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def pack(record: FileRecord, dated: Article | None) -> tuple:  # type: ignore[type-arg]
+    """One file of a snapshot as a plain tuple: quick to pickle and to load."""
+    a = record.article
+    fields = None
+    if a is not None and dated is not None:
+        fields = (
+            a.id, a.path, a.title, a.digest, a.source, a.author, a.link,
+            a.published and a.published.timestamp(), a.updated and a.updated.timestamp(),
+            a.declared_topics, a.topics, dated.published.timestamp(), dated.updated.timestamp(),
+        )  # fmt: skip
+    problems = tuple((p.path, p.reason, p.severity) for p in record.problems)
+    entry = record.entry
+    return (entry.path, entry.size, entry.mtime_ns, record.tagging, problems, fields)
+
+
+def unpack(packed: tuple) -> tuple[FileRecord, Article | None]:  # type: ignore[type-arg]
+    path, size, mtime_ns, tagging, problems, fields = packed
+    found = tuple(Problem(*p) for p in problems)
+    if fields is None:
+        return FileRecord(FileEntry(path, size, mtime_ns), None, found, tagging), None
+    (id_, shown, title, digest, source, author, link, fm_published, fm_updated, declared,
+     topics, published, updated) = fields  # fmt: skip
+    article = Article(
+        id_, shown, title, "", (), digest, source, author, link,
+        fm_published and datetime.fromtimestamp(fm_published, UTC),
+        fm_updated and datetime.fromtimestamp(fm_updated, UTC), declared, topics,
+    )  # fmt: skip
+    dated = Article(
+        id_, shown, title, "", (), digest, source, author, link,
+        datetime.fromtimestamp(published, UTC), datetime.fromtimestamp(updated, UTC),
+        declared, topics,
+    )  # fmt: skip
+    return FileRecord(FileEntry(path, size, mtime_ns), article, found, tagging), dated

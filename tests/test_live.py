@@ -98,3 +98,43 @@ def test_a_failing_rebuild_keeps_the_previous_snapshot(app, client, monkeypatch)
     assert live.snapshot is before
     assert live.last_error == "RuntimeError: disk on fire"
     assert client.get("/feeds/all.rss").status_code == 200
+
+
+def test_a_restart_resumes_the_last_snapshot_then_catches_up(settings, collection: Path) -> None:
+    first = create_app(settings, watch=False)
+    before = first.test_client().get("/feeds/all.atom").data
+    first.extensions["feeds"].close()  # keeps the snapshot for a fast start
+    write_article(collection, "while_down.txt", "Written while the server was down",
+                  "About Tokyo and Japan.", date="2025-06-01T00:00:00Z")  # fmt: skip
+
+    app = create_app({**settings, "reload_interval": 0.05}, watch=True)
+    client = app.test_client()
+    try:
+        live = app.extensions["feeds"]
+        assert live.snapshot.store is not None
+        deadline = time.monotonic() + 15
+        while "Written while the server was down" not in titles(client):
+            assert time.monotonic() < deadline, "the resumed snapshot never caught up"
+            time.sleep(0.05)
+        assert titles(client)[1:] == [e for e in titles_of(before)]
+    finally:
+        app.extensions["feeds"].close()
+
+
+def titles_of(body: bytes) -> list[str]:
+    return [e.title for e in feedparser.parse(body).entries]
+
+
+def test_a_snapshot_from_other_topics_is_not_resumed(settings, collection: Path) -> None:
+    first = create_app(settings, watch=False)
+    first.extensions["feeds"].close()
+    (collection / "topics.toml").write_text('[topics.markets]\nname = "Markets"\nterms = ["yen"]\n')
+    app = create_app({**settings, "reload_interval": 0.05}, watch=True)
+    try:
+        assert "markets" in app.extensions["feeds"].snapshot.taxonomy.topics
+        assert app.test_client().get("/feeds/markets.rss").status_code == 200
+        assert "Tokyo markets rally as yen weakens" in titles(
+            app.test_client(), "/feeds/markets.atom"
+        )
+    finally:
+        app.extensions["feeds"].close()
