@@ -151,6 +151,11 @@ class Verdict:
         return lines
 
 
+def _in_title(mentions: Iterable[Mention]) -> bool:
+    """Whether the title names the topic: a place in the headline is never a passing mention."""
+    return any(m.field == "title" for m in mentions)
+
+
 def _places(counts: dict[str, int]) -> str:
     return ", ".join(f"{place} {counts[place]}" for place in PLACES if place in counts)
 
@@ -290,7 +295,9 @@ class Matcher:
                 mentions=tuple(by_topic.get(slug, ())),
                 declared=slug in declared,
                 unconfirmed=tuple(unconfirmed.get(slug, ())),
-                outweighed_by=self._outweighed(slug, score, leading, scores),
+                outweighed_by=self._outweighed(
+                    slug, score, leading, scores, by_topic.get(slug, [])
+                ),
                 share_floor=self._share_floor(leading, scores),
                 leading=slug in leading,
             )
@@ -320,10 +327,15 @@ class Matcher:
         return tuple(s for s, v in scores.items() if s in self._places and v == top and v > 0)
 
     def _outweighed(
-        self, slug: str, score: float, leading: tuple[str, ...], scores: dict[str, float]
+        self,
+        slug: str,
+        score: float,
+        leading: tuple[str, ...],
+        scores: dict[str, float],
+        mentions: list[Mention],
     ) -> str | None:
         """The leading place, when this place scores too little beside it."""
-        if slug not in self._shared or not leading or slug in leading:
+        if slug not in self._shared or not leading or slug in leading or _in_title(mentions):
             return None
         return leading[0] if score < self._share_floor(leading, scores) else None
 

@@ -50,6 +50,15 @@ SENSES = [
     ("new_mexico_and_new_jersey.txt", ("united-states",), ("mexico", "jersey")),
     ("niger_delta_oil.txt", ("nigeria",), ("niger",)),
     ("congo_kinshasa.txt", ("dr-congo",), ("congo",)),
+    ("sterling_the_company.txt", (), ("united-kingdom",)),
+    ("sterling_the_currency.txt", ("united-kingdom",), ()),
+    ("paris_the_meeting_place.txt", ("oecd",), ("france",)),
+    ("paris_the_capital.txt", ("france",), ()),
+    ("marks_the_word.txt", (), ("germany",)),
+    ("marks_the_currency.txt", ("germany",), ()),
+    ("perth_in_scotland.txt", (), ("australia",)),
+    ("diet_the_food.txt", (), ("japan",)),
+    ("diet_of_japan.txt", ("japan",), ()),
 ]
 
 
@@ -126,6 +135,15 @@ def test_exclude_phrases_consume_their_words() -> None:
         ("the Bank of Japan", "japan"),
         ("KCNA", "north-korea"),
         ("Zaire", "dr-congo"),
+        ("the Deutsche mark", "germany"),
+        ("200 mln D-marks", "germany"),
+        ("the French franc", "france"),
+        ("Threadneedle Street", "united-kingdom"),
+        ("the Toronto Stock Exchange", "canada"),
+        ("the cruzado", "brazil"),
+        ("5 billion reais", "brazil"),
+        ("MITI", "japan"),
+        ("the Korean won", "south-korea"),
     ],
 )
 def test_former_names_and_institutions(text: str, slug: str) -> None:
@@ -139,6 +157,26 @@ def test_a_passing_mention_is_not_the_subject() -> None:
     found = topics_of("japan_with_trading_partners.txt")
     assert "japan" in found
     assert "china" not in found and "south-korea" not in found
+
+
+def test_a_place_in_the_title_is_not_a_passing_mention() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "place_in_the_title.txt"))["canada"]
+    assert verdict.score < verdict.share_floor  # little beside Japan, yet in the headline
+    assert verdict.accepted and verdict.outweighed_by is None
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("London, Ontario", "canada"),
+        ("Sydney, Nova Scotia", "canada"),
+        ("Birmingham, Alabama", "united-states"),
+        ("New Brunswick, N.J.", "united-states"),
+        ("Paris, Texas", "united-states"),
+    ],
+)
+def test_towns_named_after_places_abroad_are_where_they_are(text: str, slug: str) -> None:
+    assert [m.slug for m in MATCHER.mentions(text, "body")] == [slug]
 
 
 def test_the_only_place_of_an_article_needs_only_its_summary() -> None:
