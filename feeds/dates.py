@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .models import Article
-from .store import IndexStore
+from .store import IndexStore, Seen
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,14 @@ class Dater:
     def __init__(self, root: Path, store: IndexStore, use_git: bool = True) -> None:
         self.git = GitHistory(root) if use_git else None
         self.store = store
-        self._seen = store.seen()  # loaded once; kept current as articles are recorded
+        self._loaded: dict[str, Seen] | None = None
+
+    @property
+    def _seen(self) -> dict[str, Seen]:
+        """Every id's first-seen dates, loaded when first needed and kept current."""
+        if self._loaded is None:
+            self._loaded = self.store.seen()
+        return self._loaded
 
     def git_key(self) -> object:
         return self.git.key() if self.git else None

@@ -57,13 +57,14 @@ class Snapshot:
         config: Config,
         matcher: Matcher | None = None,
         store: IndexStore | None = None,
+        presorted: bool = False,
     ) -> None:
         self.config = config
         self.taxonomy = taxonomy
         self.matcher = matcher or Matcher(taxonomy)
         self.store = store
         self.problems = tuple(problems)
-        self.articles = tuple(sorted(articles, key=newest_first))
+        self.articles = tuple(articles) if presorted else tuple(sorted(articles, key=newest_first))
         self.by_id = {a.id: a for a in self.articles}
         by_topic: dict[str, list[Article]] = {slug: [] for slug in taxonomy.topics}
         for article in self.articles:

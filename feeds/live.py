@@ -11,6 +11,7 @@ everything else. Requests in flight finish on the snapshot they started with.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -93,7 +94,8 @@ class LiveIndex:
             raise FileNotFoundError(f"collection folder not found: {self.root}")
         self.store = IndexStore(config.index_path)
         self.dater = Dater(self.root, self.store, use_git=config.git_dates)
-        self._records: dict[str, FileRecord] = {}
+        self._files: dict[str, FileEntry] = {}  # every article file, as last read
+        self._problems_of: dict[str, tuple[Problem, ...]] = {}  # files that have problems
         self._articles: dict[str, Article] = {}  # path -> dated and tagged, without body
         self._scan_problems: list[Problem] = []
         self._taxonomy: Taxonomy | None = None
@@ -129,30 +131,50 @@ class LiveIndex:
         _, fingerprint, git_key, scan_problems, files = state
         if fingerprint != self._fingerprint or self._taxonomy_problem is not None:
             return None
-        records, articles = {}, {}
-        for packed in files:
-            record, dated = unpack(packed)
-            records[record.entry.path] = record
-            if dated is not None:
-                articles[record.entry.path] = dated
-        self._records, self._articles = records, articles
+        gc.disable()  # a hundred thousand objects at once: skip the collector's passes
+        try:
+            for packed in files:
+                entry, problems, dated = unpack(packed)
+                self._files[entry.path] = entry
+                if problems:
+                    self._problems_of[entry.path] = problems
+                if dated is not None:
+                    self._articles[entry.path] = dated
+        finally:
+            gc.enable()
         self._scan_problems = [Problem(*p) for p in scan_problems]
-        if git_key != self.dater.git_key():
-            self._articles = self._date(list(records.values()))
+        if git_key != self.dater.git_key():  # commits since: date again from the index
+            known = [r for p, r in self._known_records().items() if p in self._files]
+            self._articles = self._date(known)
         owners = self._owners()
+        ordered = [a for a in self._articles.values() if owners[a.id] is a]
         assert self._taxonomy is not None
         log.info("resumed the last snapshot: %d articles", len(owners))
-        return Snapshot(owners.values(), self._problems(owners), self._taxonomy, self.config,
-                        self._matcher, self.store)  # fmt: skip
+        presorted = git_key == self.dater.git_key()  # the dates, and so the order, still hold
+        return Snapshot(ordered, self._problems(owners), self._taxonomy, self.config,
+                        self._matcher, self.store, presorted=presorted)  # fmt: skip
 
     def _save_state(self) -> None:
-        files = [pack(r, self._articles.get(p)) for p, r in self._records.items()]
+        # Newest first, as the snapshot holds them: a resumed snapshot need not sort again.
+        order = {a.id: n for n, a in enumerate(self.snapshot.articles)}
+        paths = sorted(self._files, key=lambda p: order.get(self._articles[p].id, len(order))
+                       if p in self._articles else len(order))  # fmt: skip
+        files = [pack(self._files[p], self._problems_of.get(p, ()), self._articles.get(p))
+                 for p in paths]  # fmt: skip
         problems = [(p.path, p.reason, p.severity) for p in self._scan_problems]
         state = (STATE_VERSION, self._fingerprint, self.dater.git_key(), problems, files)
         try:
             self.store.save_state(state)
         except OSError as exc:
             log.warning("could not keep the snapshot for a fast start: %s", exc)
+
+    def _keep(self, record: FileRecord) -> None:
+        path = record.entry.path
+        self._files[path] = record.entry
+        if record.problems:
+            self._problems_of[path] = record.problems
+        else:
+            self._problems_of.pop(path, None)
 
     def _known_records(self) -> dict[str, FileRecord]:
         return {record.entry.path: record for record in self.store.files()}
@@ -165,7 +187,7 @@ class LiveIndex:
         with self._lock:
             if self._taxonomy_files_key() != self._taxonomy_key:
                 before = self.snapshot
-                self.snapshot = self._rebuild(self._records)
+                self.snapshot = self._rebuild(self._known_records())
                 return self.snapshot is not before
             if paths is None:
                 return self._full_scan()
@@ -174,10 +196,8 @@ class LiveIndex:
     def _full_scan(self) -> bool:
         entries, scan_problems = collection.scan(self.root)
         now = {e.path: e for e in entries}
-        changed = {
-            p for p, e in now.items() if p not in self._records or self._records[p].entry != e
-        }
-        removed = self._records.keys() - now.keys()
+        changed = {p for p, e in now.items() if self._files.get(p) != e}
+        removed = self._files.keys() - now.keys()
         problems_moved = scan_problems != self._scan_problems
         self._scan_problems = scan_problems
         if not changed and not removed and not problems_moved:
@@ -198,9 +218,9 @@ class LiveIndex:
             if not collection.stat.S_ISREG(info.st_mode) or (self.root / path).is_symlink():
                 return self._full_scan()  # anything unusual: let the full scan judge it
             entry = FileEntry(path, info.st_size, info.st_mtime_ns)
-            if path not in self._records or self._records[path].entry != entry:
+            if self._files.get(path) != entry:
                 entries.append(entry)
-        gone &= self._records.keys()
+        gone &= self._files.keys()
         if not entries and not gone:
             return False
         self._apply(entries, gone)
@@ -215,10 +235,11 @@ class LiveIndex:
                        if p in self._articles}  # fmt: skip
         before = {i: self.snapshot.by_id[i] for i in touched_ids if i in self.snapshot.by_id}
         for path in gone:
-            self._records.pop(path, None)
+            self._files.pop(path, None)
+            self._problems_of.pop(path, None)
             self._articles.pop(path, None)
         for record in fresh:
-            self._records[record.entry.path] = record
+            self._keep(record)
             self._articles.pop(record.entry.path, None)
         for path, article in self._date(fresh).items():
             self._articles[path] = article
@@ -246,7 +267,9 @@ class LiveIndex:
         self.store.forget(known.keys() - current)
         records = {p: r for p, r in known.items() if p in current}
         records.update((r.entry.path, r) for r in results)
-        self._records = records
+        self._files, self._problems_of = {}, {}
+        for record in records.values():
+            self._keep(record)
         self._articles = self._date(list(records.values()))
         owners = self._owners()
         assert self._taxonomy is not None
@@ -305,8 +328,8 @@ class LiveIndex:
         problems = list(self._scan_problems)
         if self._taxonomy_problem:
             problems.append(self._taxonomy_problem)
-        for path in sorted(self._records):
-            problems.extend(self._records[path].problems)
+        for path in sorted(self._files):
+            problems.extend(self._problems_of.get(path, ()))
             article = self._articles.get(path)
             if article is not None and owners[article.id] is not article:
                 first = owners[article.id].path

@@ -224,36 +224,29 @@ class IndexStore:
             self._db.close()
 
 
-def pack(record: FileRecord, dated: Article | None) -> tuple:  # type: ignore[type-arg]
+def pack(entry: FileEntry, problems: tuple[Problem, ...], dated: Article | None) -> tuple:  # type: ignore[type-arg]
     """One file of a snapshot as a plain tuple: quick to pickle and to load."""
-    a = record.article
     fields = None
-    if a is not None and dated is not None:
+    if dated is not None:
+        a = dated
         fields = (
             a.id, a.path, a.title, a.digest, a.source, a.author, a.link,
-            a.published and a.published.timestamp(), a.updated and a.updated.timestamp(),
-            a.declared_topics, a.topics, dated.published.timestamp(), dated.updated.timestamp(),
+            a.published.timestamp(), a.updated.timestamp(), a.declared_topics, a.topics,
         )  # fmt: skip
-    problems = tuple((p.path, p.reason, p.severity) for p in record.problems)
-    entry = record.entry
-    return (entry.path, entry.size, entry.mtime_ns, record.tagging, problems, fields)
+    found = tuple((p.path, p.reason, p.severity) for p in problems)
+    return (entry.path, entry.size, entry.mtime_ns, found, fields)
 
 
-def unpack(packed: tuple) -> tuple[FileRecord, Article | None]:  # type: ignore[type-arg]
-    path, size, mtime_ns, tagging, problems, fields = packed
-    found = tuple(Problem(*p) for p in problems)
-    if fields is None:
-        return FileRecord(FileEntry(path, size, mtime_ns), None, found, tagging), None
-    (id_, shown, title, digest, source, author, link, fm_published, fm_updated, declared,
-     topics, published, updated) = fields  # fmt: skip
-    article = Article(
-        id_, shown, title, "", (), digest, source, author, link,
-        fm_published and datetime.fromtimestamp(fm_published, UTC),
-        fm_updated and datetime.fromtimestamp(fm_updated, UTC), declared, topics,
-    )  # fmt: skip
-    dated = Article(
-        id_, shown, title, "", (), digest, source, author, link,
-        datetime.fromtimestamp(published, UTC), datetime.fromtimestamp(updated, UTC),
-        declared, topics,
-    )  # fmt: skip
-    return FileRecord(FileEntry(path, size, mtime_ns), article, found, tagging), dated
+def unpack(packed: tuple) -> tuple[FileEntry, tuple[Problem, ...], Article | None]:  # type: ignore[type-arg]
+    path, size, mtime_ns, problems, fields = packed
+    found = tuple(Problem(*p) for p in problems) if problems else ()
+    dated = None
+    if fields is not None:
+        (id_, shown, title, digest, source, author, link, published, updated, declared,
+         topics) = fields  # fmt: skip
+        when = datetime.fromtimestamp(published, UTC)
+        changed = when if updated == published else datetime.fromtimestamp(updated, UTC)
+        dated = Article(
+            id_, shown, title, "", (), digest, source, author, link, when, changed, declared, topics
+        )
+    return FileEntry(path, size, mtime_ns), found, dated
