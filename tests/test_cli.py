@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import feedparser
 import pytest
+from servers import feeds_serve, get
 
 from conftest import BASE_URL, write_article
 from feeds import create_app
@@ -96,47 +95,21 @@ def test_build_replaces_the_previous_output_whole(runner, settings, tmp_path: Pa
     assert (out / "feeds" / "korea.rss").exists()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, seconds: float = 30) -> bytes:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return bytes(response.read())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 @pytest.mark.parametrize("name", ["granian", "gunicorn"])
-def test_serve_on_127_0_0_1(settings, tmp_path: Path, name: str) -> None:
-    port = free_port()
-    command = [sys.executable, "-m", "feeds", "serve", *args(settings), "--port", str(port),
-               "--server", name]  # fmt: skip
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              env={**os.environ, "FEEDS_RELOAD_INTERVAL": "0.2"})  # fmt: skip
-    try:
-        body = wait_for(f"http://127.0.0.1:{port}/feeds/korea.rss")
-        parsed = feedparser.parse(body)
+def test_serve_on_127_0_0_1(collection: Path, tmp_path: Path, name: str) -> None:
+    with feeds_serve(collection, tmp_path / "server", server=name, reload_interval="0.2") as url:
+        assert url.startswith("http://127.0.0.1:")
+        parsed = feedparser.parse(get(url + "/feeds/korea.rss").body)
         assert parsed.bozo == 0
-        assert parsed.feed.link == f"http://127.0.0.1:{port}/topics/korea"
-        write_article(Path(str(settings["collection"])), "new_00000000000000ee.txt",
-                      "Seoul hosts summit", "South Korea hosted a summit in Seoul.",
+        assert parsed.feed.link == f"{url}/topics/korea"
+        write_article(collection, "new_00000000000000ee.txt", "Seoul hosts summit",
+                      "South Korea hosted a summit in Seoul.",
                       "President of South Korea spoke in Seoul.")  # fmt: skip
         deadline = time.monotonic() + 20
-        while b"Seoul hosts summit" not in wait_for(f"http://127.0.0.1:{port}/feeds/all.rss"):
+        while b"Seoul hosts summit" not in get(url + "/feeds/all.rss").body:
             assert time.monotonic() < deadline, "the new article never appeared"
-            time.sleep(0.2)
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=30)[0].decode()
-    assert name in output.lower()
+            time.sleep(0.1)
+    assert name in (tmp_path / "server" / "serve.log").read_text().lower()
 
 
 def test_a_killed_build_leaves_the_previous_output_whole(settings, tmp_path: Path) -> None:
