@@ -74,9 +74,11 @@ class Snapshot:
         self._finish()
         self._rendered: OrderedDict[tuple[str, ...], _Cached] = OrderedDict()
 
-    def _finish(self) -> None:
+    def _finish(self, newest_change: datetime | None = None) -> None:
         self.topic_names = {slug: t.name for slug, t in self.taxonomy.topics.items()}
-        self.newest_change = max((a.updated for a in self.articles if a.updated), default=EPOCH)
+        if newest_change is None:
+            newest_change = max((a.updated for a in self.articles if a.updated), default=EPOCH)
+        self.newest_change = newest_change
         self._lock = threading.Lock()
 
     def apply(
@@ -102,7 +104,10 @@ class Snapshot:
             new.by_topic[slug] = _merge(
                 self.by_topic[slug], gone, [a for a in added if slug in a.topics]
             )
-        new._finish()
+        newest = None  # recounted only if the newest change itself went away
+        if all(a.updated != self.newest_change for a in removed):
+            newest = max([self.newest_change, *(a.updated for a in added if a.updated)])
+        new._finish(newest)
         with self._lock:
             new._rendered = OrderedDict(
                 (key, cached)

@@ -11,6 +11,7 @@ everything else. Requests in flight finish on the snapshot they started with.
 
 from __future__ import annotations
 
+import bisect
 import gc
 import hashlib
 import logging
@@ -97,6 +98,8 @@ class LiveIndex:
         self._files: dict[str, FileEntry] = {}  # every article file, as last read
         self._problems_of: dict[str, tuple[Problem, ...]] = {}  # files that have problems
         self._articles: dict[str, Article] = {}  # path -> dated and tagged, without body
+        self._paths_of: dict[str, list[str]] = {}  # id -> the paths that claim it, sorted
+        self._duplicates: set[str] = set()  # ids claimed by more than one path
         self._scan_problems: list[Problem] = []
         self._taxonomy: Taxonomy | None = None
         self._taxonomy_key: object = None
@@ -146,12 +149,13 @@ class LiveIndex:
         if git_key != self.dater.git_key():  # commits since: date again from the index
             known = [r for p, r in self._known_records().items() if p in self._files]
             self._articles = self._date(known)
+        self._index_ids()
         owners = self._owners()
         ordered = [a for a in self._articles.values() if owners[a.id] is a]
         assert self._taxonomy is not None
         log.info("resumed the last snapshot: %d articles", len(owners))
         presorted = git_key == self.dater.git_key()  # the dates, and so the order, still hold
-        return Snapshot(ordered, self._problems(owners), self._taxonomy, self.config,
+        return Snapshot(ordered, self._problems(), self._taxonomy, self.config,
                         self._matcher, self.store, presorted=presorted)  # fmt: skip
 
     def _save_state(self) -> None:
@@ -237,18 +241,17 @@ class LiveIndex:
         for path in gone:
             self._files.pop(path, None)
             self._problems_of.pop(path, None)
-            self._articles.pop(path, None)
+            self._set_article(path, None)
         for record in fresh:
             self._keep(record)
-            self._articles.pop(record.entry.path, None)
+            self._set_article(record.entry.path, None)
         for path, article in self._date(fresh).items():
-            self._articles[path] = article
+            self._set_article(path, article)
             touched_ids.add(article.id)
-        owners = self._owners()
-        after = {i: owners[i] for i in touched_ids if i in owners}
+        after = {i: owner for i in touched_ids if (owner := self._owner(i)) is not None}
         removed = [a for i, a in before.items() if after.get(i) is not a]
         added = [a for i, a in after.items() if before.get(i) is not a]
-        self.snapshot = self.snapshot.apply(removed, added, self._problems(owners))
+        self.snapshot = self.snapshot.apply(removed, added, self._problems())
         log.info("snapshot: %d changed, %d removed files", len(entries), len(gone))
 
     def _rebuild(self, known: dict[str, FileRecord]) -> Snapshot:
@@ -271,9 +274,10 @@ class LiveIndex:
         for record in records.values():
             self._keep(record)
         self._articles = self._date(list(records.values()))
+        self._index_ids()
         owners = self._owners()
         assert self._taxonomy is not None
-        snapshot = Snapshot(owners.values(), self._problems(owners), self._taxonomy, self.config,
+        snapshot = Snapshot(owners.values(), self._problems(), self._taxonomy, self.config,
                             self._matcher, self.store)  # fmt: skip
         log.info("snapshot: %d articles, %d re-read", len(snapshot.articles), len(results))
         return snapshot
@@ -317,24 +321,52 @@ class LiveIndex:
         dated = self.dater.date([r.article for r in records])  # type: ignore[misc]
         return {r.entry.path: a for r, a in zip(records, dated, strict=True)}
 
-    def _owners(self) -> dict[str, Article]:
-        """The article that holds each id: of files sharing one, the first path."""
-        owners: dict[str, Article] = {}
+    def _index_ids(self) -> None:
+        """Which paths claim each id, after ``_articles`` was replaced whole."""
+        self._paths_of, self._duplicates = {}, set()
         for path in sorted(self._articles):
-            owners.setdefault(self._articles[path].id, self._articles[path])
-        return owners
+            claims = self._paths_of.setdefault(self._articles[path].id, [])
+            claims.append(path)
+            if len(claims) > 1:
+                self._duplicates.add(self._articles[path].id)
 
-    def _problems(self, owners: dict[str, Article]) -> list[Problem]:
+    def _set_article(self, path: str, article: Article | None) -> None:
+        """Replace (or drop) the article a path holds, keeping the claims on ids current."""
+        old = self._articles.pop(path, None)
+        if old is not None:
+            claims = self._paths_of[old.id]
+            claims.remove(path)
+            if len(claims) < 2:
+                self._duplicates.discard(old.id)
+            if not claims:
+                del self._paths_of[old.id]
+        if article is not None:
+            self._articles[path] = article
+            claims = self._paths_of.setdefault(article.id, [])
+            bisect.insort(claims, path)
+            if len(claims) > 1:
+                self._duplicates.add(article.id)
+
+    def _owner(self, article_id: str) -> Article | None:
+        """The article that holds an id: of files sharing one, the first path."""
+        claims = self._paths_of.get(article_id)
+        return self._articles[claims[0]] if claims else None
+
+    def _owners(self) -> dict[str, Article]:
+        return {i: self._articles[claims[0]] for i, claims in self._paths_of.items()}
+
+    def _problems(self) -> list[Problem]:
         problems = list(self._scan_problems)
         if self._taxonomy_problem:
             problems.append(self._taxonomy_problem)
-        for path in sorted(self._files):
-            problems.extend(self._problems_of.get(path, ()))
-            article = self._articles.get(path)
-            if article is not None and owners[article.id] is not article:
-                first = owners[article.id].path
-                reason = f"duplicate id {article.id!r}: {first} has it already; skipped"
-                problems.append(Problem(article.path, reason))
+        for path in sorted(self._problems_of):
+            problems.extend(self._problems_of[path])
+        for article_id in sorted(self._duplicates):
+            first, *others = self._paths_of[article_id]
+            for path in others:
+                shown = self._articles[first].path
+                reason = f"duplicate id {article_id!r}: {shown} has it already; skipped"
+                problems.append(Problem(self._articles[path].path, reason))
         return problems
 
     # Topics --------------------------------------------------------------------------

@@ -138,3 +138,20 @@ def test_a_snapshot_from_other_topics_is_not_resumed(settings, collection: Path)
         )
     finally:
         app.extensions["feeds"].close()
+
+
+def test_a_duplicate_id_passes_to_the_next_file_when_the_first_goes(
+    app, client, collection: Path
+) -> None:
+    live = app.extensions["feeds"]
+    first = write_article(collection, "a_twin.txt", "First twin", "About Japan.", id="twin")
+    write_article(collection, "b_twin.txt", "Second twin", "About Japan.", id="twin")
+    live.refresh()
+    assert "First twin" in titles(client) and "Second twin" not in titles(client)
+    assert any(
+        "duplicate id 'twin'" in p.reason and p.path == "b_twin.txt" for p in live.snapshot.problems
+    )
+    first.unlink()
+    live.refresh(["a_twin.txt"])
+    assert "Second twin" in titles(client) and "First twin" not in titles(client)
+    assert not any("duplicate id" in p.reason for p in live.snapshot.problems)
