@@ -43,7 +43,10 @@ def fold(word: str) -> str:
 
 
 def words_of(text: str) -> list[str]:
-    return [fold(w) for w in WORD.findall(MARKUP.sub(" ", text))]
+    prose = MARKUP.sub(" ", text) if "<" in text else text
+    if prose.isascii():  # most text: nothing to fold
+        return WORD.findall(prose)
+    return [fold(w) for w in WORD.findall(prose)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,9 +244,13 @@ class Matcher:
         """Every term occurrence in ``text``, longest match first, left to right."""
         words = words_of(text)
         lowered = [w.lower() for w in words]
+        exact, folded = self._exact, self._folded
         found: list[Mention] = []
-        i = 0
-        while i < len(words):
+        i, count = 0, len(words)
+        while i < count:
+            if words[i] not in exact and lowered[i] not in folded:
+                i += 1  # the common case, decided without a call
+                continue
             size, hits = self._match_at(words, lowered, i)
             if not size:
                 i += 1
