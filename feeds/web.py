@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -237,6 +238,14 @@ def subscriptions() -> Response:
 @bp.app_template_filter("rfc3339")
 def rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+@bp.app_template_filter("publisher")
+def publisher(source: str) -> str:
+    """The original publisher as people know it: a URL shows as its host name."""
+    if source.startswith(("http://", "https://")):
+        return urlsplit(source).hostname or source
+    return source
 
 
 @bp.app_template_filter("day")
