@@ -263,11 +263,14 @@ _FIELD_CHECKS = {
 }
 
 
-def scan(root: Path) -> tuple[list[FileEntry], list[Problem]]:
-    """Every article file under ``root``: regular ``*.txt`` files, never leaving the folder."""
+def scan(root: Path, under: str = "") -> tuple[list[FileEntry], list[Problem]]:
+    """Every article file under ``root`` (or its sub-folder ``under``): regular ``*.txt``
+    files, never leaving the collection. Paths are relative to ``root``."""
     entries: list[FileEntry] = []
     problems: list[Problem] = []
-    for entry, relpath in _walk(root, root.resolve(), "", set(), problems):
+    start = root / under if under else root
+    prefix = under.strip("/") + "/" if under else ""
+    for entry, relpath in _walk(start, root.resolve(), prefix, set(), problems):
         try:
             info = entry.stat()  # follows symlinks already checked to stay inside
         except OSError as exc:

@@ -210,9 +210,16 @@ class LiveIndex:
         return True
 
     def _update(self, paths: set[str]) -> bool:
+        """Bring the named files, and the folders named with a trailing ``/``, up to date."""
         entries, gone = [], set()
         for path in sorted(paths):
-            if not path.endswith(".txt") or any(p.startswith(".") for p in path.split("/")):
+            if any(part.startswith(".") for part in path.split("/")):
+                continue
+            if path.endswith("/"):
+                if not self._update_folder(path.rstrip("/"), entries, gone):
+                    return self._full_scan()
+                continue
+            if not path.endswith(".txt"):
                 continue
             try:
                 info = (self.root / path).stat()
@@ -228,6 +235,20 @@ class LiveIndex:
         if not entries and not gone:
             return False
         self._apply(entries, gone)
+        return True
+
+    def _update_folder(self, folder: str, entries: list[FileEntry], gone: set[str]) -> bool:
+        """A folder that appeared, moved or went: scan just it. False: scan everything."""
+        if not folder or (self.root / folder).is_symlink():
+            return False
+        prefix = folder + "/"
+        found, problems = collection.scan(self.root, folder) if (self.root / folder).is_dir() \
+            else ([], [])  # fmt: skip
+        if problems:
+            return False  # links, special files: the full scan reports them
+        inside = {e.path: e for e in found}
+        entries += [e for p, e in inside.items() if self._files.get(p) != e]
+        gone |= {p for p in self._files if p.startswith(prefix) and p not in inside}
         return True
 
     def _apply(self, entries: list[FileEntry], gone: Iterable[str]) -> None:
@@ -421,6 +442,10 @@ class LiveIndex:
 
         class Handler(FileSystemEventHandler):  # type: ignore[misc]
             def on_any_event(self, event) -> None:  # type: ignore[no-untyped-def]
+                if event.event_type in ("opened", "closed_no_write"):
+                    return
+                if event.is_directory and event.event_type in ("modified", "closed"):
+                    return  # a file inside changed: its own event says which
                 for raw in (event.src_path, getattr(event, "dest_path", "")):
                     if raw:
                         index.notice(os.fsdecode(raw), event.is_directory)
@@ -440,7 +465,9 @@ class LiveIndex:
             relative = Path(path).relative_to(self.root).as_posix()
         except ValueError:
             return
-        self._pending.add("/" if is_directory else relative)
+        if relative == ".":
+            relative = ""
+        self._pending.add(relative + "/" if is_directory else relative)
         self._wake.set()
 
     def check(self) -> bool:

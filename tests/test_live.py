@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
 import feedparser
+import pytest
 
 from conftest import write_article
 from feeds import create_app
@@ -155,3 +157,21 @@ def test_a_duplicate_id_passes_to_the_next_file_when_the_first_goes(
     live.refresh(["a_twin.txt"])
     assert "Second twin" in titles(client) and "First twin" not in titles(client)
     assert not any("duplicate id" in p.reason for p in live.snapshot.problems)
+
+
+def test_events_name_what_to_read_again(app, client, collection: Path, monkeypatch) -> None:
+    """File and folder events re-read just what they name: never the whole collection."""
+    live = app.extensions["feeds"]
+    monkeypatch.setattr(live, "_full_scan", lambda: pytest.fail("scanned everything"))
+    staging = collection.parent / "staging"
+    write_article(staging / "2025", "moved_00000000000000cd.txt", "Moved in whole", "About Japan.")
+    staging.rename(collection / "batch")  # a whole folder arrives at once
+    assert live.refresh(["batch/"])
+    assert "Moved in whole" in titles(client)
+    single = write_article(collection, "batch/2025/one_00000000000000ce.txt", "One file", "Japan.")
+    assert live.refresh(["batch/2025/one_00000000000000ce.txt"])
+    assert "One file" in titles(client)
+    single.unlink()
+    shutil.rmtree(collection / "batch")
+    assert live.refresh(["batch/"])
+    assert "Moved in whole" not in titles(client) and "One file" not in titles(client)
