@@ -318,8 +318,11 @@ def report(outcomes: list[Outcome], times: int, versions: dict[str, str]) -> Non
                 f"{o.files:,}" if o.files else "—",
                 f"{o.feeds:,}" if o.feeds else "—",
                 f"{o.output_bytes / 1024 / 1024:.0f} MB" if o.output_bytes else "—",
+                f"{max((m.others for m in o.runs), default=0):.2f}",
             ]
         )
+    header = ["Articles", "Tool", "Wall", "CPU", "Peak memory", "Files", "Feed files", "Output"]
+    figures = table([*header, "Other work (cores)"], rows)
     body = f"""
 Generated collections; each tool builds the same articles from nothing (an empty index folder
 for feeds, an emptied output folder for each, no caches), median of {times} run(s). feeds writes
@@ -330,9 +333,10 @@ topic; RSS for home, tags and categories, 20 full-text items, minimal HTML layou
 full-text items, the default theme) are reference points. `feeds list --json` (from an empty
 index) is timed as well: it is the indexing alone. CPU is user + system of the process and its
 children; Hugo uses every core, feeds and Pelican one. Peak memory is the largest resident set
-of the process (wait4 ru_maxrss).
+of the process (wait4 ru_maxrss). *Other work*: the most cores other processes on the machine
+used during a run, competing with it.
 
-{table(["Articles", "Tool", "Wall", "CPU", "Peak memory", "Files", "Feed files", "Output"], rows)}
+{figures}
 
 Machine:
 

@@ -7,6 +7,7 @@ import importlib
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,6 +124,41 @@ def cpu_busy(window: float = 2.0) -> float:
     time.sleep(window)
     total1, idle1 = times()
     return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds all processes have used since boot (user, nice, system).
+
+    Interrupt time is left out: loopback traffic is handled there, on behalf of whichever
+    process happens to run, so it belongs to the measurement more than to anyone else.
+    """
+    user, nice, system = (int(v) for v in Path("/proc/stat").read_text().split()[1:4])
+    return (user + nice + system) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and of the children it has waited for."""
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+@dataclass
+class OtherWork:
+    """Cores used by processes that are not part of the measurement, over a stretch of time."""
+
+    cores: float = 0.0
+
+
+@contextlib.contextmanager
+def other_work(measured: Callable[[], Sequence[int]] = list) -> Iterator[OtherWork]:
+    """Measure what other processes used while the block ran; ``measured`` lists our servers."""
+    found = OtherWork()
+    began, machine0 = time.monotonic(), machine_cpu_seconds()
+    own0 = own_cpu_seconds() + cpu_seconds(measured())
+    yield found
+    own = own_cpu_seconds() + cpu_seconds(measured()) - own0
+    elapsed = max(1e-6, time.monotonic() - began)
+    found.cores = max(0.0, (machine_cpu_seconds() - machine0 - own) / elapsed)
 
 
 def wait_until_quiet(limit: float, below: float = 0.10) -> None:
@@ -236,13 +272,18 @@ def pss_kb(pid: int) -> int:
 
 
 def cpu_seconds(pids: Sequence[int]) -> float:
-    """User + system CPU time of the given processes, in seconds."""
+    """CPU seconds of the given processes and of the children they have reaped.
+
+    Over a whole process tree this counts every process once: a live one in its own
+    ``utime``/``stime``, a finished one (a worker pool's, say) in its parent's
+    ``cutime``/``cstime``.
+    """
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in pids:
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            total += sum(int(value) for value in fields[11:15])
     return total / ticks
 
 
@@ -348,6 +389,7 @@ class Measured:
     max_rss_kb: int
     returncode: int | None  # None when it was stopped at the time limit
     output: str
+    others: float = 0.0  # cores used meanwhile by processes outside the measurement
 
     @property
     def timed_out(self) -> bool:
@@ -371,7 +413,7 @@ def run_measured(
     """Run a command to completion or the time limit; rusage comes from wait4 on that child."""
     log_path = log_path or WORK / "logs" / "last-command.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as out:
+    with open(log_path, "wb") as out, other_work() as others:
         started = time.monotonic()
         proc = subprocess.Popen(
             list(cmd),
@@ -405,6 +447,7 @@ def run_measured(
         max_rss_kb=usage.ru_maxrss,
         returncode=None if expired.is_set() else proc.returncode,
         output=log_path.read_text(errors="replace")[-4000:],
+        others=others.cores,
     )
 
 

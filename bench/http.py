@@ -37,6 +37,7 @@ from common import (  # noqa: E402
     log,
     machine,
     median,
+    other_work,
     process_names,
     run_measured,
     server_name,
@@ -100,6 +101,7 @@ class WrkRun:
     requests: int
     errors: int  # non-2xx/3xx responses and socket errors
     bytes_per_response: float
+    others: float = 0.0  # cores used meanwhile by processes outside the measurement
 
 
 @dataclass(frozen=True)
@@ -303,14 +305,21 @@ def measure(args: argparse.Namespace) -> None:
                 wrk(wrk_path, ports[name], path, headers[name], 1, args.connections)
             for run in range(args.runs):
                 for name in ports:
-                    result = wrk(
-                        wrk_path, ports[name], path, headers[name], args.seconds, args.connections
-                    )
+                    with other_work(lambda: nginx.tree() + feeds.tree()) as others:
+                        result = wrk(
+                            wrk_path,
+                            ports[name],
+                            path,
+                            headers[name],
+                            args.seconds,
+                            args.connections,
+                        )
+                    result.others = others.cores
                     results.setdefault((scenario.name, name), []).append(result)
                     log(
                         f"{scenario.name} {name} run {run + 1}: "
                         f"{result.requests_per_second:.0f} req/s, p99 {result.p99_ms:.1f} ms, "
-                        f"{result.errors} errors"
+                        f"{result.errors} errors, other processes {result.others:.2f} cores"
                     )
         feeds_log = feeds.log_text()
     finally:
@@ -348,18 +357,19 @@ def report(
                     sum(r.errors for r in runs),
                     f"{sum(r.requests for r in runs):,}",
                     f"{median([r.bytes_per_response for r in runs]):,.0f}",
+                    f"{median([r.others for r in runs]):.2f} ({max(r.others for r in runs):.2f})",
                 ]
             )
         ratio_rate = summary["feeds"][0] / summary["nginx"][0] if summary["nginx"][0] else 0
         ratio_p99 = summary["feeds"][1] / summary["nginx"][1] if summary["nginx"][1] else 0
         rows.append(
             [scenario.name, "**feeds/nginx**", f"**{ratio_rate:.2f}**", "", f"{ratio_p99:.1f}×"]
-            + ["", "", ""]
+            + ["", "", "", ""]
         )
     build = facts["build"]
     problems = [f"{name}: {count}" for name, count in count_log(feeds_log).items()]
     header = ["Scenario", "Server", "Requests/s", "Range", "p99 ms", "Errors", "Requests"]
-    figures = table([*header, "Bytes/resp."], rows)
+    figures = table([*header, "Bytes/resp.", "Other work (max)"], rows)
     body = f"""
 {args.articles:,} generated articles; the measured URL is `/feeds/{slug}.rss` (the largest topic,
 {topic_size} articles; the feed holds the newest 20). `feeds build` took {build.describe()}
@@ -372,7 +382,9 @@ tree: {tree}), output to a file. Each server is pinned to core {SERVER_CPU} with
 (the whole process tree), wrk to core {CLIENT_CPU}: `wrk -t1 -c{args.connections}
 -d{args.seconds}s --timeout 5s --latency`, loopback. The contenders alternate, {args.runs} runs
 each after a 1 s warm-up; the table gives medians (range of requests/s over the runs), errors
-(non-2xx/3xx responses plus socket errors) and requests summed over the runs.
+(non-2xx/3xx responses plus socket errors) and requests summed over the runs, and the cores
+other processes on the machine used during the runs (median and largest): work that was not
+ours and competed with the measurement.
 
 {figures}
 

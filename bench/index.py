@@ -36,6 +36,7 @@ from common import (  # noqa: E402
     get,
     log,
     machine,
+    other_work,
     parse_sizes,
     pss_kb,
     server_name,
@@ -65,6 +66,7 @@ class Start:
     processes: int = 0
     process_names: str = ""
     idle_cpu: float | None = None
+    others: float = 0.0  # cores used meanwhile by processes outside the measurement
 
     def describe(self) -> str:
         return f"{self.first_feed:.2f} s" if self.first_feed is not None else self.why
@@ -198,7 +200,9 @@ def measure_size(articles: int, limit: float) -> SizeResult:
     log(f"{articles} articles: cold start")
     server = serve(folder, index, port, work / "cold.log")
     try:
-        cold = start(server, port, limit)
+        with other_work(server.tree) as others:
+            cold = start(server, port, limit)
+        cold.others = others.cores
     finally:
         server.stop()
     text = server.log_text()
@@ -209,7 +213,9 @@ def measure_size(articles: int, limit: float) -> SizeResult:
     log(f"{articles} articles: warm restart")
     server = serve(folder, index, port, work / "warm.log")
     try:
-        result.warm = start(server, port, limit)
+        with other_work(server.tree) as others:
+            result.warm = start(server, port, limit)
+        result.warm.others = others.cores
         if result.warm.first_feed is not None:
             log(f"{articles} articles: warm {result.warm.describe()}; adding one article")
             result.change = change_test(server, folder, port, limit)
@@ -241,6 +247,7 @@ def report(results: list[SizeResult], limit: float) -> None:
                     fmt_kb(run.pss_kb) if run.pss_kb else "—",
                     f"{run.processes} ({run.process_names})",
                     f"{run.idle_cpu:.2f}" if run.idle_cpu is not None else "—",
+                    f"{run.others:.2f}",
                 ]
             )
     changes = []
@@ -266,7 +273,7 @@ def report(results: list[SizeResult], limit: float) -> None:
     log_header = list(results[0].log_counts) if results else []
     start_table = table(
         ["Articles", "Start", "First feed", "Settled", "Peak memory (Σ VmHWM)", "PSS settled"]
-        + ["Processes", "Idle CPU (cores)"],
+        + ["Processes", "Idle CPU (cores)", "Other work (cores)"],
         starts,
     )
     change_table = table(
@@ -281,7 +288,8 @@ repository, unpinned, the files in the page cache. *First feed*: from starting t
 of a core over {SETTLE_WINDOW:.0f} s (every worker has built its index). *Peak memory*: the
 largest sum of VmHWM over master and workers, sampled every 0.2 s; PSS counts shared pages
 once, taken once settled. *Idle CPU*: cores used over {IDLE_WINDOW:.0f} s after settling,
-with no file changing. Every wait is bounded at {limit:.0f} s.
+with no file changing. *Other work*: cores used by other processes on the machine during
+the start, competing with it. Every wait is bounded at {limit:.0f} s.
 
 {start_table}
 
