@@ -274,9 +274,12 @@ def measure_size(
         shutil.rmtree(work / "feeds-out", ignore_errors=True)
         cmd = [*feeds_command(), "build", "--collection", str(folder)]
         cmd += ["--index", str(work / "feeds-index"), "--out", str(work / "feeds-out")]
-        return run_measured(
+        measured = run_measured(
             [*cmd, "--base-url", BASE_URL], limit, log_path=work / "feeds-build.log"
         )
+        for stopped in work.glob(".feeds-out.*"):  # left by a build stopped at the time limit
+            shutil.rmtree(stopped, ignore_errors=True)
+        return measured
 
     outcomes.append(repeat("feeds build", articles, times, work / "feeds-out", feeds_build))
     if not records:
