@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -140,6 +140,7 @@ class Outcome:
     files: int = 0
     feeds: int = 0
     output_bytes: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)  # files per extension
 
 
 def paragraphs_of(path: Path) -> list[str]:
@@ -236,14 +237,13 @@ def pelican_env() -> Path:
     return pelican
 
 
-def count_output(out: Path) -> tuple[int, int, int]:
-    files = feeds = size = 0
+def count_output(outcome: Outcome, out: Path) -> None:
     for path in out.rglob("*"):
         if path.is_file():
-            files += 1
-            feeds += path.suffix in FEED_SUFFIXES
-            size += path.stat().st_size
-    return files, feeds, size
+            outcome.files += 1
+            outcome.feeds += path.suffix in FEED_SUFFIXES
+            outcome.output_bytes += path.stat().st_size
+            outcome.kinds[path.suffix] = outcome.kinds.get(path.suffix, 0) + 1
 
 
 def repeat(tool: str, articles: int, times: int, out: Path, run: Callable[[], Measured]) -> Outcome:
@@ -255,7 +255,7 @@ def repeat(tool: str, articles: int, times: int, out: Path, run: Callable[[], Me
         if measured.returncode != 0:
             break
     if outcome.runs[-1].returncode == 0 and out.is_dir():
-        outcome.files, outcome.feeds, outcome.output_bytes = count_output(out)
+        count_output(outcome, out)
     return outcome
 
 
@@ -326,20 +326,30 @@ def report(outcomes: list[Outcome], times: int, versions: dict[str, str]) -> Non
         )
     header = ["Articles", "Tool", "Wall", "CPU", "Peak memory", "Files", "Feed files", "Output"]
     figures = table([*header, "Other work (cores)"], rows)
+    kinds = "\n".join(
+        f"- {o.tool}, {o.articles:,} articles: "
+        + ", ".join(f"{n:,} {ext or '(none)'}" for ext, n in sorted(o.kinds.items()))
+        for o in outcomes
+        if o.kinds
+    )
     body = f"""
 Generated collections; each tool builds the same articles from nothing (an empty index folder
 for feeds, an emptied output folder for each, no caches), median of {times} run(s). feeds writes
-every page and an RSS and an Atom feed (20 items) per topic and for `all`. Hugo (taxonomy
+whatever `feeds build` writes (the files by extension are listed below). Hugo (taxonomy
 `tags` = the article's topics as `feeds list --json` gives them, `categories` = its first
 topic; RSS for home, tags and categories, 20 full-text items, minimal HTML layouts) and Pelican
 (the same tags and category in Markdown; Atom and RSS for all, per tag and per category, 20
 full-text items, the default theme) are reference points. `feeds list --json` (from an empty
 index) is timed as well: it is the indexing alone. CPU is user + system of the process and its
-children; Hugo uses every core, feeds and Pelican one. Peak memory is the largest resident set
-of the process (wait4 ru_maxrss). *Other work*: the most cores other processes on the machine
-used during a run, competing with it.
+children: above the wall time, the tool used more than one core. Peak memory is the largest
+resident set of the process (wait4 ru_maxrss). *Other work*: the most cores other processes on
+the machine used during a run, competing with it. Feed files: `.rss`, `.atom`, `.xml`, `.json`.
 
 {figures}
+
+Files by extension:
+
+{kinds}
 
 Machine:
 
