@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_LIMIT = 100
 RENDER_CACHE_SIZE = 2048
+SELECTIONS_KEPT = 256  # combinations of topics computed, kept for the life of a snapshot
 
 
 class UnknownTopic(LookupError):
@@ -76,6 +77,7 @@ class Snapshot:
 
     def _finish(self, newest_change: datetime | None = None) -> None:
         self.topic_names = {slug: t.name for slug, t in self.taxonomy.topics.items()}
+        self._selected: dict[Selection, tuple[Article, ...]] = {}
         if newest_change is None:
             newest_change = max((a.updated for a in self.articles if a.updated), default=EPOCH)
         self.newest_change = newest_change
@@ -130,6 +132,17 @@ class Snapshot:
             raise UnknownTopic(unknown[0])
         if selection.is_everything:
             return self.articles
+        if len(selection.all_of) == 1 and not selection.none_of:
+            return self.by_topic[selection.all_of[0]]
+        found = self._selected.get(selection)
+        if found is None:
+            found = self._combine(selection)
+            if len(self._selected) >= SELECTIONS_KEPT:
+                self._selected.clear()
+            self._selected[selection] = found
+        return found
+
+    def _combine(self, selection: Selection) -> tuple[Article, ...]:
         if selection.all_of:
             wanted = set(selection.all_of)
             base = min((self.by_topic[s] for s in selection.all_of), key=len)

@@ -40,18 +40,21 @@ def file_for(url: str) -> str:
 
 
 def write_site(app: Any, urls: list[str], out: Path) -> int:
-    client = app.test_client()
+    """Write each URL's document as the app renders it: its bytes, and its gzip form beside."""
+    from flask import g
+
     written = 0
     for url in urls:
+        with app.test_request_context(url):
+            response = app.full_dispatch_request()
+            rendered = g.get("rendered")
+        if response.status_code != 200 or rendered is None:
+            raise RuntimeError(f"{url}: {response.status}")
         target = out / file_for(url)
         target.parent.mkdir(parents=True, exist_ok=True)
-        plain = client.get(url, headers={"Accept-Encoding": "identity"})
-        if plain.status_code != 200:
-            raise RuntimeError(f"{url}: {plain.status}")
-        target.write_bytes(plain.get_data())
+        target.write_bytes(rendered.body)
         written += 1
-        packed = client.get(url, headers={"Accept-Encoding": "gzip"})
-        if packed.headers.get("Content-Encoding") == "gzip":
-            target.with_name(target.name + ".gz").write_bytes(packed.get_data())
+        if rendered.gzip is not None:
+            target.with_name(target.name + ".gz").write_bytes(rendered.gzip)
             written += 1
     return written

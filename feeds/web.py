@@ -11,7 +11,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+)
 from werkzeug.exceptions import HTTPException
 
 from . import directory
@@ -37,6 +46,7 @@ def snapshot() -> Snapshot:
 
 def send(rendered: Rendered) -> Response:
     """The bytes of one representation, with validators; 304 when the client has them."""
+    g.rendered = rendered  # the static export takes both representations from here
     gzipped = rendered.gzip is not None and request.accept_encodings.quality("gzip") > 0
     response = Response(
         rendered.gzip if gzipped else rendered.body, content_type=rendered.media_type

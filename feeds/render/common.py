@@ -7,6 +7,7 @@ link is the last link added, so ``self`` goes first and the HTML page last.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from html import escape
@@ -43,6 +44,7 @@ def source_url(source: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # an article appears in many feeds: sanitise it once
 def content_html(article: Article) -> str:
     """The full text as HTML paragraphs, every character of the text escaped, then sanitised."""
     html = "".join(f"<p>{escape(p, quote=False)}</p>" for p in article.paragraphs)
