@@ -35,7 +35,9 @@ from feeds.topics import Matcher, load_taxonomy
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-RESULTS = BENCH / "RESULTS.md"
+sys.path.insert(0, str(BENCH))
+from common import write_section  # noqa: E402  # the bench folder's shared helpers
+
 CORPUS = Path(os.environ.get("FEEDS_BENCH_CORPUS") or ROOT.parent / "shared/corpus/reuters-train")
 SECTION = "topics"
 
@@ -97,7 +99,7 @@ def main() -> None:
     scores = [score(slug, codes, labels, tagged, named) for slug, codes in GOLD.items()]
     report = render(scores, speed, len(labels), cli_seconds, cores or 1)
     print(report)
-    write_section("Topic quality", report)
+    write_section(SECTION, "Topic quality", report)
 
 
 def read_labels(path: Path) -> dict[str, set[str]]:
@@ -245,22 +247,6 @@ def code_version() -> str:
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     dirty = git("status", "--porcelain", "--", "feeds")
     return commit + (" with uncommitted changes to the code" if dirty else "")
-
-
-def write_section(title: str, body: str) -> None:
-    """Replace this benchmark's section of RESULTS.md between its markers; others stay."""
-    start, end = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
-    block = f"{start}\n## {title}\n\n{body.strip()}\n{end}"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    staging = RESULTS.with_name(f".{RESULTS.name}.{os.getpid()}")
-    staging.write_text(text)
-    staging.replace(RESULTS)
-    print(f"wrote the {title!r} section of {RESULTS}", file=sys.stderr)
 
 
 if __name__ == "__main__":
