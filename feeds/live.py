@@ -56,7 +56,7 @@ def read_and_tag(
     root: Path, entries: Iterable[FileEntry], matcher: Matcher, fingerprint: str
 ) -> list[tuple[FileRecord, tuple[str, ...] | None]]:
     """Parse and tag files: records without bodies, each with its body apart."""
-    done = []
+    done: list[tuple[FileRecord, tuple[str, ...] | None]] = []
     for entry in entries:
         article, problems = collection.read_article(root, entry)
         if article is None:
@@ -211,7 +211,8 @@ class LiveIndex:
 
     def _update(self, paths: set[str]) -> bool:
         """Bring the named files, and the folders named with a trailing ``/``, up to date."""
-        entries, gone = [], set()
+        entries: list[FileEntry] = []
+        gone: set[str] = set()
         for path in sorted(paths):
             if any(part.startswith(".") for part in path.split("/")):
                 continue
@@ -325,8 +326,9 @@ class LiveIndex:
         done = 0
         try:
             with ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_start_worker,
-                initargs=(self._taxonomy, self._fingerprint),
+                workers, mp_context=context,
+                initializer=_start_worker,  # type: ignore[arg-type]  # typeshed wants no arguments
+                initargs=(self._taxonomy, self._fingerprint),  # type: ignore[arg-type]
             ) as pool:  # fmt: skip
                 for results in pool.map(_work, [self.root] * len(chunks), chunks):
                     done += 1

@@ -229,6 +229,7 @@ def pack(entry: FileEntry, problems: tuple[Problem, ...], dated: Article | None)
     fields = None
     if dated is not None:
         a = dated
+        assert a.published is not None and a.updated is not None  # dated: both are set
         fields = (
             a.id, a.path, a.title, a.digest, a.source, a.author, a.link,
             a.published.timestamp(), a.updated.timestamp(), a.declared_topics, a.topics,

@@ -313,6 +313,8 @@ def _iso_name(code: str) -> str | None:
     if not code:
         return None
     country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return None
     name = getattr(country, "common_name", None) or country.name
     return re.sub(r"\s*\(.*?\)", "", name)
 

@@ -13,6 +13,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import cast
 
 from .models import Article
 from .taxonomy import (
@@ -262,7 +263,7 @@ class Matcher:
     def _match_at(
         self, words: list[str], lowered: list[str], i: int
     ) -> tuple[int, tuple[Hit, ...]]:
-        best_size, best_hits = 0, ()
+        best_size, best_hits = 0, cast(tuple[Hit, ...], ())
         for table, seq in ((self._exact, words), (self._folded, lowered)):
             for pattern, hits in table.get(seq[i], ()):
                 size = len(pattern)

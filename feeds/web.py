@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask import (
@@ -63,7 +63,7 @@ def send(rendered: Rendered) -> Response:
     response.cache_control.max_age = (
         rendered.max_age if rendered.max_age is not None else current_app.config["FEEDS"].max_age
     )
-    return response.make_conditional(request)
+    return cast(Response, response.make_conditional(request))  # it returns the response itself
 
 
 def page(
@@ -280,7 +280,7 @@ def http_error(error: HTTPException) -> Response:
     response = error.get_response()
     response.set_data(text)
     response.content_type = "text/plain; charset=utf-8"
-    return response
+    return cast(Response, response)
 
 
 @bp.app_errorhandler(Exception)
