@@ -21,8 +21,6 @@ from ..models import Article, Feed
 from ..urls import article_urn
 from .extension import FeedsEntryExtension, FeedsExtension
 
-GENERATOR_URI = "https://pypi.org/project/feeds/"
-
 # feedgen formats RSS dates by switching the process-wide locale: one at a time.
 render_lock = threading.Lock()
 
@@ -70,7 +68,7 @@ def generator(feed: Feed, self_type: str) -> FeedGenerator:
     fg.subtitle(feed.subtitle)
     fg.language(feed.language)
     fg.author({"name": feed.author})
-    fg.generator("feeds", version=__version__, uri=GENERATOR_URI)
+    fg.generator("feeds", version=__version__)
     fg.updated(feed.updated)
     fg.link(href=feed.self_url, rel="self", type=self_type)
     fg.link(href=feed.html_url, rel="alternate", type="text/html")
