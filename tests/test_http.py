@@ -126,3 +126,13 @@ def test_pages_list_topics_and_articles(client) -> None:
     article = client.get("/articles/73bcabc292162f38").get_data(as_text=True)
     assert "Kim Jong Un was reportedly present" in article
     assert "<script>" not in client.get("/articles/markup-test").get_data(as_text=True)
+
+
+def test_article_page_says_why_it_is_in_its_topics(client) -> None:
+    page = client.get("/articles/73bcabc292162f38").get_data(as_text=True)
+    why = page.split('<h2 id="topics">Topics</h2>')[1]
+    north = why.split(f'href="{BASE_URL}/topics/north-korea">North Korea</a>:')[1].split("</li>")[0]
+    assert "“North Korea” (title, summary" in north
+    assert "score" in north and "threshold 3.5" in north
+    grain = client.get("/articles/5a1e0c2b9d4f7e31").get_data(as_text=True)
+    assert f'href="{BASE_URL}/topics/japan">Japan</a>:\n  set by the editor' in grain
