@@ -29,7 +29,7 @@ from .index import MAX_LIMIT, Snapshot, UnknownTopic
 from .live import LiveIndex
 from .models import Rendered, Selection
 from .render import FORMATS
-from .urls import SelectionError, feed_path, parse_selection, selection_key, topic_path
+from .urls import SelectionError, parse_selection, selection_key, topic_path
 
 bp = Blueprint("feeds", __name__)
 
@@ -266,11 +266,6 @@ def day(moment: datetime) -> str:
 @bp.app_template_global()
 def topic_url(slug: str) -> str:
     return snapshot().config.base_url + topic_path(slug)
-
-
-@bp.app_template_global()
-def feed_url(slug: str, extension: str) -> str:
-    return snapshot().config.base_url + feed_path(Selection(all_of=(slug,)), extension)
 
 
 @bp.app_errorhandler(HTTPException)
