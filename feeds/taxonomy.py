@@ -55,6 +55,10 @@ class Scoring:
     leading: float = 2.0
     # A place or region scoring under this share of the leading place is a passing mention.
     share: float = 0.45
+    # Words for money: a place's adjective or name right before one ("Australian dollar",
+    # "Swiss francs") names a currency, used the world over, so it counts only where the
+    # article confirms the place otherwise, like an ambiguous word.
+    currencies: tuple[str, ...] = ()
 
     def weight(self, place: str) -> float:
         return float(getattr(self, place))
@@ -325,13 +329,21 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(item) for item in value)
 
 
+def _setting(key: str, value: Any) -> Any:
+    if key == "currencies":
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise TypeError("currencies is a list of words")
+        return tuple(str(word) for word in value)
+    return type(getattr(Scoring(), key))(value)
+
+
 def _scoring(settings: Mapping[str, Any]) -> Scoring:
     known = Scoring.__dataclass_fields__
     unknown = set(settings) - set(known)
     if unknown:
         raise TaxonomyError(f"[settings]: unknown keys {sorted(unknown)}")
     try:
-        values = {k: type(getattr(Scoring(), k))(v) for k, v in settings.items()}
+        values = {k: _setting(k, v) for k, v in settings.items()}
     except (TypeError, ValueError) as exc:
         raise TaxonomyError(f"[settings]: {exc}") from None
     return Scoring(**values)

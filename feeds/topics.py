@@ -160,6 +160,13 @@ def _in_title(mentions: Iterable[Mention]) -> bool:
     return any(m.field == "title" for m in mentions)
 
 
+def _substantial(mentions: list[Mention]) -> bool:
+    """Named in the title or the summary, or in two paragraphs or more: more than one aside."""
+    return any(m.field in ("title", "summary") for m in mentions) or (
+        len({m.paragraph for m in mentions}) > 1
+    )
+
+
 def _places(counts: dict[str, int]) -> str:
     return ", ".join(f"{place} {counts[place]}" for place in PLACES if place in counts)
 
@@ -225,11 +232,8 @@ class Matcher:
                 patterns.add(term, None)  # consumes the words so they count for nothing
         self._exact, self._folded = patterns.tables()
         self._ancestors = {slug: taxonomy.ancestors(slug) for slug in taxonomy.topics}
-        self._confirmers = {
-            slug: self._confirmers_of(slug)
-            for slug in taxonomy.topics
-            if taxonomy.weak_terms_of(slug)
-        }
+        self._confirmers = {slug: self._confirmers_of(slug) for slug in taxonomy.topics}
+        self._currencies = frozenset(w.lower() for w in self.scoring.currencies)
         self._places = {s for s, t in taxonomy.topics.items() if t.kind == "place"}
         # Regions add up their places' mentions, so they are held to the same share.
         self._shared = self._places | {s for s, t in taxonomy.topics.items() if t.kind == "region"}
@@ -256,7 +260,8 @@ class Matcher:
             if not size:
                 i += 1
                 continue
-            found += [Mention(h.slug, h.term, place, h.weak, paragraph) for h in hits]
+            money = i + size < count and lowered[i + size] in self._currencies
+            found += [Mention(h.slug, h.term, place, h.weak or money, paragraph) for h in hits]
             i += size
         return found
 
@@ -291,7 +296,7 @@ class Matcher:
             for slug in (mention.slug, *self._ancestors[mention.slug]):
                 by_topic[slug].append(mention)
         scores = {slug: self._score(mentions) for slug, mentions in by_topic.items()}
-        leading = self._leading(scores)
+        leading = self._leading(scores, by_topic)
         declared = {s for s in article.declared_topics if s in self.taxonomy}
         verdicts: dict[str, Verdict] = {}
         for slug in by_topic.keys() | unconfirmed.keys() | declared:
@@ -329,10 +334,17 @@ class Matcher:
         places = {m.paragraph: m.field for m in mentions}
         return sum(self.scoring.weight(field) for field in places.values())
 
-    def _leading(self, scores: dict[str, float]) -> tuple[str, ...]:
-        """The places with the highest score (ties share the lead)."""
+    def _leading(
+        self, scores: dict[str, float], mentions: dict[str, list[Mention]]
+    ) -> tuple[str, ...]:
+        """The places with the highest score (ties share the lead), unless that is one aside:
+        a story that names a single place once, in passing, is not thereby about it."""
         top = max((v for s, v in scores.items() if s in self._places), default=0.0)
-        return tuple(s for s, v in scores.items() if s in self._places and v == top and v > 0)
+        return tuple(
+            s
+            for s, v in scores.items()
+            if s in self._places and v == top and v > 0 and _substantial(mentions[s])
+        )
 
     def _outweighed(
         self,

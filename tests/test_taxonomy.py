@@ -167,6 +167,7 @@ def test_a_later_file_wins(tmp_path: Path) -> None:
         ("unknown_kind.toml", "kind must be one of place, region, organisation, subject"),
         ("unknown_setting.toml", "[settings]: unknown keys ['threshhold']"),
         ("terms_not_a_list.toml", "are lists of strings"),
+        ("currencies_not_a_list.toml", "[settings]: currencies is a list of words"),
         ("unknown_iso_code.toml", "'XX' is not an ISO 3166 alpha-2 country code"),
     ],
     ids=lambda value: str(value).removesuffix(".toml"),

@@ -188,7 +188,32 @@ def test_the_only_place_of_an_article_needs_only_its_summary() -> None:
 def test_one_mention_late_in_the_body_is_not_enough() -> None:
     verdict = MATCHER.verdicts(read(ARTICLES / "passing_mention_in_body.txt"))["brazil"]
     assert not verdict.accepted
-    assert verdict.reason == "score 3 is below the threshold 3.5"
+    assert verdict.reason == "score 1 is below the threshold 3.5"
+
+
+def test_one_aside_does_not_make_the_only_place_the_subject() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "one_aside_in_the_lead.txt"))["japan"]
+    assert not verdict.leading and not verdict.accepted
+    assert verdict.reason == "score 1.5 is below the threshold 3.5"  # no bonus for one aside
+
+
+def test_a_currency_alone_does_not_place_a_story() -> None:
+    verdicts = MATCHER.verdicts(read(ARTICLES / "currency_abroad.txt"))
+    australia = verdicts["australia"]
+    assert not australia.accepted and not australia.mentions
+    assert australia.unconfirmed_terms() == {"Australian": {"title": 1, "summary": 1, "lead": 1}}
+    assert "canada" not in verdicts or not verdicts["canada"].accepted
+    assert verdicts["germany"].accepted  # the story is the German bank's
+
+
+def test_a_currency_counts_where_the_story_names_its_country() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "currency_at_home.txt"))["australia"]
+    assert verdict.accepted
+    assert verdict.terms() == {
+        "Australian": {"title": 1, "summary": 1},
+        "Reserve Bank of Australia": {"summary": 1},
+        "Sydney": {"lead": 1},
+    }
 
 
 def test_a_paragraph_counts_once() -> None:
