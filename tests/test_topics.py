@@ -56,6 +56,7 @@ SENSES = [
     ("paris_the_capital.txt", ("france",), ()),
     ("marks_the_word.txt", (), ("germany",)),
     ("marks_the_currency.txt", ("germany",), ()),
+    ("marks_an_amount.txt", ("germany",), ()),
     ("perth_in_scotland.txt", (), ("australia",)),
     ("diet_the_food.txt", (), ("japan",)),
     ("diet_of_japan.txt", ("japan",), ()),
