@@ -132,6 +132,13 @@ def test_markup_in_text_stays_text(client) -> None:
     )
 
 
+def test_rss_writes_ampersands_and_angle_brackets_as_hex_references(client) -> None:
+    rss = fetch(client, "/feeds/china.rss").data
+    assert b"<title>Fish &#x26; Chips &#x3C;b&gt;not bold&#x3C;/b&gt;" in rss
+    assert b"&amp;" not in rss and b"&lt;" not in rss
+    assert strict(rss).find("channel/item/title").text.startswith("Fish & Chips <b>")
+
+
 def test_items_carry_categories_source_and_content(client) -> None:
     parsed = feedparser.parse(fetch(client, "/feeds/russia.rss").data)
     grain = next(e for e in parsed.entries if "grain" in e.title)

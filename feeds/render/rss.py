@@ -29,4 +29,15 @@ def render(feed: Feed) -> bytes:
         if article.author:
             entry.dc.dc_creator(article.author)
     with render_lock:
-        return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+        xml = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return hex_references(xml)
+
+
+def hex_references(xml: bytes) -> bytes:
+    """Write "&" and "<" as hexadecimal character references, as the RSS profile advises.
+
+    RSS has no way to say whether a title is text or HTML, so readers guess; the profile
+    (and the W3C validator) take "&#x26;" and "&#x3C;" as the sign of plain text. The XML
+    means the same either way.
+    """
+    return xml.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
