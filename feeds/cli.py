@@ -150,10 +150,14 @@ def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
     help="Folder to write the site into; replaced whole when the build succeeds.",
 )  # fmt: skip
 @click.option("--base-url", help="Public URL the files will be served from.")
-def build(out: Path, **options: Any) -> None:
+@click.option(
+    "--jobs", type=click.IntRange(min=0), default=0, show_default="every core",
+    help="Processes that render documents at once.",
+)  # fmt: skip
+def build(out: Path, jobs: int, **options: Any) -> None:
     """Write every feed and page as static files, the same bytes the server sends."""
     from . import create_app
-    from .static import site_urls, write_site
+    from .static import site_urls, usable_jobs, write_site
 
     config = load_config(**{**options, "reload_interval": 0})
     if not config.collection_path.is_dir():
@@ -165,14 +169,16 @@ def build(out: Path, **options: Any) -> None:
         shutil.rmtree(leftover, ignore_errors=True)  # from a build that was killed
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        count = write_site(app, site_urls(app.extensions["feeds"].snapshot), staging)
+        urls = site_urls(app.extensions["feeds"].snapshot)
+        jobs = usable_jobs(jobs or os.cpu_count() or 1, len(urls))
+        count = write_site(app, urls, staging, jobs)
         _swap(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
         app.extensions["feeds"].close()
-    click.echo(f"wrote {count} files to {out}")
+    click.echo(f"wrote {count} files to {out} ({jobs} {'process' if jobs == 1 else 'processes'})")
 
 
 def _swap(staging: Path, out: Path) -> None:

@@ -7,6 +7,13 @@ that serve precompressed files (nginx ``gzip_static``).
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,22 +46,85 @@ def file_for(url: str) -> str:
     return name if "." in name.rsplit("/", 1)[-1] else name + ".html"
 
 
-def write_site(app: Any, urls: list[str], out: Path) -> int:
-    """Write each URL's document as the app renders it: its bytes, and its gzip form beside."""
+def write_site(app: Any, urls: list[str], out: Path, jobs: int = 1) -> int:
+    """Write each URL's document as the app renders it: its bytes, and its gzip form beside.
+
+    With ``jobs`` above one, forked processes render the documents and this one writes
+    them, so a killed build leaves no process behind that could still write.
+    """
+    written = 0
+    for url, body, compressed in _render_all(app, urls, usable_jobs(jobs, len(urls))):
+        target = out / file_for(url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        written += 1
+        if compressed is not None:
+            target.with_name(target.name + ".gz").write_bytes(compressed)
+            written += 1
+    return written
+
+
+Document = tuple[str, bytes, bytes | None]  # url, body, gzip body
+CHUNK = 64  # documents a process renders at a time: one topic's archive pages, say
+_app: Any = None  # the app forked processes render with
+
+
+def _render(app: Any, urls: list[str]) -> list[Document]:
     from flask import g
 
-    written = 0
+    documents = []
     for url in urls:
         with app.test_request_context(url):
             response = app.full_dispatch_request()
             rendered = g.get("rendered")
         if response.status_code != 200 or rendered is None:
             raise RuntimeError(f"{url}: {response.status}")
-        target = out / file_for(url)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(rendered.body)
-        written += 1
-        if rendered.gzip is not None:
-            target.with_name(target.name + ".gz").write_bytes(rendered.gzip)
-            written += 1
-    return written
+        documents.append((url, rendered.body, rendered.gzip))
+    return documents
+
+
+def usable_jobs(jobs: int, documents: int) -> int:
+    """How many processes can render: one where forking is unsafe (threads running) or
+    unavailable, or where there is too little to share."""
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return 1
+    return max(1, min(jobs, -(-documents // CHUNK)))
+
+
+def _render_all(app: Any, urls: list[str], jobs: int) -> Iterator[Document]:
+    """The documents in order, rendered by ``jobs`` processes."""
+    chunks = [urls[i : i + CHUNK] for i in range(0, len(urls), CHUNK)]
+    if jobs <= 1:
+        for chunk in chunks:
+            yield from _render(app, chunk)
+        return
+    global _app
+    _app = app
+    context = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_start_child, initargs=(os.getpid(),)
+    )
+    with pool:
+        pending: deque[Future[list[Document]]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_render_in_child, chunk))
+            if len(pending) > 2 * jobs:  # a few chunks ahead: memory stays bounded
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _start_child(parent: int) -> None:
+    _app.extensions["feeds"].store.reopen()
+    # A killed build must not leave its processes waiting for work that never comes.
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
+
+
+def _render_in_child(urls: list[str]) -> list[Document]:
+    return _render(_app, urls)

@@ -219,6 +219,12 @@ class IndexStore:
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
             return None
 
+    def reopen(self) -> None:
+        """A connection of this process's own, for a forked process: SQLite connections do
+        not survive a fork. The inherited one is left alone, as the parent still uses it."""
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

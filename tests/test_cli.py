@@ -112,6 +112,32 @@ def test_serve_on_127_0_0_1(collection: Path, tmp_path: Path, name: str) -> None
     assert name in (tmp_path / "server" / "serve.log").read_text().lower()
 
 
+def test_a_build_on_several_processes_writes_the_same_files(settings, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "feeds", "build", *args(settings), "--out"]
+    env = {**os.environ, "FEEDS_GIT_DATES": "0"}
+    trees = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"site{jobs}"
+        done = subprocess.run([*command, str(out), "--jobs", str(jobs)], check=True, env=env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert done.stdout.strip().endswith(f"({jobs} process{'es' if jobs > 1 else ''})")
+        trees[jobs] = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert len(trees[1]) > 1000
+    assert trees[1] == trees[2]
+
+
+def processes_writing(out: Path) -> list[str]:
+    """The processes whose command line names ``out``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(out).encode() in cmdline.read_bytes().split(b"\0"):
+                found.append(cmdline.parent.name)
+        except OSError:
+            continue  # the process ended meanwhile
+    return found
+
+
 def test_a_killed_build_leaves_the_previous_output_whole(settings, tmp_path: Path) -> None:
     collection = Path(str(settings["collection"]))
     for n in range(400):
@@ -134,6 +160,11 @@ def test_a_killed_build_leaves_the_previous_output_whole(settings, tmp_path: Pat
     build.wait(timeout=30)
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before, "the previous output changed"
+    if Path("/proc/self/cmdline").exists():  # its rendering processes follow it
+        deadline = time.monotonic() + 30
+        while processes_writing(out):
+            assert time.monotonic() < deadline, f"left behind: {processes_writing(out)}"
+            time.sleep(0.05)
 
     subprocess.run(command, check=True, env=env, capture_output=True, timeout=300)
     assert not list(tmp_path.glob(".site.*")), "the next build cleans up what the killed one left"
