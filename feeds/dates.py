@@ -29,7 +29,7 @@ class FileHistory:
 
 
 class GitHistory:
-    """File dates from ``git log``, recomputed only when HEAD or the work tree moves."""
+    """File dates from ``git log``, read again only when HEAD moves."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -54,10 +54,9 @@ class GitHistory:
         dirty = frozenset(
             item[3:].removeprefix(prefix) for item in status.split("\0") if len(item) > 3
         )
-        key = (head.strip(), dirty)
-        if key != self._key:
-            self._files = self._read_log()
-            self._key = key
+        if self._key is None or self._key[0] != head.strip():
+            self._files = self._read_log()  # history moves only with HEAD, not the work tree
+        self._key = (head.strip(), dirty)
         return self._files, dirty
 
     def _read_log(self) -> dict[str, FileHistory]:

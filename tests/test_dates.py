@@ -13,6 +13,7 @@ import pytest
 
 from conftest import write_article
 from feeds.config import Config
+from feeds.dates import GitHistory
 from feeds.live import LiveIndex
 
 
@@ -117,3 +118,29 @@ def test_no_date_is_in_the_future_or_the_request_time(client) -> None:
     assert first == again
     for entry in feedparser.parse(first).entries:
         assert entry.published_parsed[:3] <= datetime.now(UTC).timetuple()[:3]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_history_is_read_again_only_when_head_moves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "c"
+    write_article(folder, "a.txt", "First", "Summary.")
+    git(folder, "init", "-q", "-b", "main")
+    git(folder, "add", ".")
+    git(folder, "commit", "-qm", "first")
+    history = GitHistory(folder)
+    reads: list[int] = []
+    read_log = history._read_log
+    monkeypatch.setattr(history, "_read_log", lambda: reads.append(1) or read_log())
+
+    files, dirty = history.lookup()
+    assert set(files) == {"a.txt"} and not dirty and len(reads) == 1
+    write_article(folder, "b.txt", "Second", "Summary.")  # the work tree moves, not the history
+    files, dirty = history.lookup()
+    assert set(files) == {"a.txt"} and dirty == {"b.txt"} and len(reads) == 1
+    git(folder, "add", ".")
+    git(folder, "commit", "-qm", "second", when="2024-06-01T00:00:00Z")
+    files, dirty = history.lookup()
+    assert set(files) == {"a.txt", "b.txt"} and not dirty and len(reads) == 2
+    assert files["b.txt"].added == datetime(2024, 6, 1, tzinfo=UTC)
