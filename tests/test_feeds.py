@@ -10,7 +10,8 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import BASE_URL
+from conftest import BASE_URL, write_article
+from feeds import create_app
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
@@ -156,3 +157,39 @@ def test_limit(client, query: str, count: int) -> None:
     assert len(parsed.entries) == count
     self_link = next(link.href for link in parsed.feed.links if link.rel == "self")
     assert self_link == BASE_URL + "/feeds/all.atom" + query
+
+
+def test_feeds_of_long_articles_stay_well_under_250_kb(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "long"
+    sentence = "The committee heard evidence from ministers, officials and experts. "
+    for n in range(25):  # more than a feed's 20 items, each about 60,000 characters
+        paragraphs = [f"Paragraph {i}. " + sentence * 12 for i in range(70)]
+        write_article(folder, f"long_{n:016x}.txt", f"Long report {n} from Tokyo",
+                      "A summary of the Japanese report. " * 40, *paragraphs,
+                      date=f"2024-01-{n + 1:02d}T00:00:00Z")  # fmt: skip
+    write_article(folder, "one_0000000000000100.txt", "One endless paragraph about Japan",
+                  "Japan, briefly.", sentence * 1000, date="2024-12-01T00:00:00Z")  # fmt: skip
+    write_article(folder, "short_0000000000000200.txt", "A short note on Japan",
+                  "Japan, briefly.", "Tokyo said so.", date="2025-01-01T00:00:00Z")  # fmt: skip
+    app = create_app({"collection": str(folder), "index": str(tmp_path / "index"),
+                      "base_url": BASE_URL, "git_dates": False, "reload_interval": 0},
+                     watch=False)  # fmt: skip
+    client = app.test_client()
+    for fmt in ("rss", "atom", "json"):
+        body = fetch(client, f"/feeds/all.{fmt}").data
+        assert 120_000 < len(body) < 200_000, (fmt, len(body))  # 18 long items of 20
+    short, endless, long_one, *_ = feedparser.parse(fetch(client, "/feeds/all.atom").data).entries
+    assert long_one.title == "Long report 24 from Tokyo"
+    page = long_one.link
+    assert long_one.content[0].value.endswith(
+        f'<p><a href="{page}">Continue reading</a></p><p>Original source: '
+        '<a href="https://www.example.com/">www.example.com</a></p>'
+    )
+    assert len(long_one.summary) <= 1000 and long_one.summary.endswith("…")
+    assert "Paragraph 69." in client.get(page.removeprefix(BASE_URL)).text  # the page has it all
+    assert endless.title == "One endless paragraph about Japan"
+    assert "…</p><p><a href=" in endless.content[0].value  # cut after a word, then linked
+    assert short.title == "A short note on Japan"
+    assert "Continue reading" not in short.content[0].value
+    assert "Tokyo said so." in short.content[0].value
+    app.extensions["feeds"].close()

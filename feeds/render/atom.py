@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models import Feed
-from .common import add_entry, content_html, generator, source_url
+from .common import add_entry, content_html, generator, item_summary, source_url
 
 MEDIA_TYPE = "application/atom+xml"
 
@@ -12,8 +12,9 @@ def render(feed: Feed) -> bytes:
     fg = generator(feed, MEDIA_TYPE)
     for article in feed.items:
         entry = add_entry(fg, feed, article)
-        entry.summary(article.summary, type="text")
-        entry.content(content_html(article), type="html")
+        entry.summary(item_summary(article), type="text")
+        page = feed.article_url.format(id=article.id)
+        entry.content(content_html(article, page), type="html")
         for slug in article.topics:
             entry.category(
                 term=slug, label=feed.topic_names.get(slug, slug), scheme=feed.topic_scheme

@@ -42,10 +42,51 @@ def source_url(source: str) -> str | None:
     return None
 
 
+# How much of an article's text a feed item carries: 20 items stay well under 250 KB however
+# long the articles are (the checklist's bound), and the article's page has all of it. News
+# articles are shorter: 99% of 2,225 BBC stories fit whole.
+ITEM_CHARACTERS = 6_000
+SUMMARY_CHARACTERS = 1_000
+SHORTEST_PART = 300  # a paragraph is cut to fit only if this much of it would show
+
+
+def clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut after a word and marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def item_text(article: Article) -> tuple[tuple[str, ...], bool]:
+    """The paragraphs a feed item carries, and whether that is less than the whole text."""
+    kept: list[str] = []
+    room = ITEM_CHARACTERS
+    for paragraph in article.paragraphs:
+        if len(paragraph) > room:
+            if room >= SHORTEST_PART or not kept:
+                kept.append(clip(paragraph, room))
+            return tuple(kept), True
+        kept.append(paragraph)
+        room -= len(paragraph)
+    return tuple(kept), False
+
+
+def item_summary(article: Article) -> str:
+    return clip(article.summary, SUMMARY_CHARACTERS)
+
+
 @functools.lru_cache(maxsize=4096)  # an article appears in many feeds: sanitise it once
-def content_html(article: Article) -> str:
-    """The full text as HTML paragraphs, every character of the text escaped, then sanitised."""
-    html = "".join(f"<p>{escape(p, quote=False)}</p>" for p in article.paragraphs)
+def content_html(article: Article, page: str) -> str:
+    """The text as HTML paragraphs, every character escaped, then sanitised; a long article's
+    ends with a link to its page, which has the rest."""
+    paragraphs, shortened = item_text(article)
+    html = "".join(f"<p>{escape(p, quote=False)}</p>" for p in paragraphs)
+    if shortened:
+        html += f'<p><a href="{escape(page)}">Continue reading</a></p>'
     if article.source:
         url = source_url(article.source)
         name = escape(article.source, quote=False)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..models import Article, Feed
 from ..urls import article_urn
-from .common import content_html
+from .common import content_html, item_summary
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -24,8 +24,8 @@ def item(feed: Feed, article: Article) -> dict[str, Any]:
         "url": feed.article_url.format(id=article.id),
         "title": article.title,
         # "summary: a plain text sentence or two describing the item".
-        "summary": article.summary,
-        "content_html": content_html(article),
+        "summary": item_summary(article),
+        "content_html": content_html(article, feed.article_url.format(id=article.id)),
         "date_published": rfc3339(article.published),
         "date_modified": rfc3339(article.updated),
     }

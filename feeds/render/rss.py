@@ -5,7 +5,14 @@ from __future__ import annotations
 from html import escape
 
 from ..models import Feed
-from .common import add_entry, content_html, generator, render_lock, source_url
+from .common import (
+    add_entry,
+    content_html,
+    generator,
+    item_summary,
+    render_lock,
+    source_url,
+)
 
 MEDIA_TYPE = "application/rss+xml"
 
@@ -18,8 +25,9 @@ def render(feed: Feed) -> bytes:
         entry = add_entry(fg, feed, article)
         entry.guid(entry.id(), permalink=False)
         # description is HTML in RSS: escape the plain-text summary once for HTML.
-        entry.description(escape(article.summary, quote=False))
-        entry.content(content_html(article), type="html")
+        entry.description(escape(item_summary(article), quote=False))
+        page = feed.article_url.format(id=article.id)
+        entry.content(content_html(article, page), type="html")
         for slug in article.topics:
             entry.category(
                 term=slug, label=feed.topic_names.get(slug, slug), scheme=feed.topic_scheme
