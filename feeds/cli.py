@@ -171,7 +171,7 @@ def build(out: Path, jobs: int, **options: Any) -> None:
     try:
         urls = site_urls(app.extensions["feeds"].snapshot)
         jobs = usable_jobs(jobs or os.cpu_count() or 1, len(urls))
-        count = write_site(app, urls, staging, jobs)
+        count = write_site(app, urls, staging, jobs, previous=out if out.is_dir() else None)
         _swap(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

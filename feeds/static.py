@@ -46,22 +46,41 @@ def file_for(url: str) -> str:
     return name if "." in name.rsplit("/", 1)[-1] else name + ".html"
 
 
-def write_site(app: Any, urls: list[str], out: Path, jobs: int = 1) -> int:
+def write_site(
+    app: Any, urls: list[str], out: Path, jobs: int = 1, previous: Path | None = None
+) -> int:
     """Write each URL's document as the app renders it: its bytes, and its gzip form beside.
+
+    A file whose bytes are those of the same file in ``previous`` (the last build) is that
+    file, hard-linked: it keeps its modification time, so web servers keep its ``ETag`` and
+    ``Last-Modified``, readers keep getting ``304``, and sync tools skip it.
 
     With ``jobs`` above one, forked processes render the documents and this one writes
     them, so a killed build leaves no process behind that could still write.
     """
     written = 0
     for url, body, compressed in _render_all(app, urls, usable_jobs(jobs, len(urls))):
-        target = out / file_for(url)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(body)
+        name = file_for(url)
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        _put(out, previous, name, body)
         written += 1
         if compressed is not None:
-            target.with_name(target.name + ".gz").write_bytes(compressed)
+            _put(out, previous, name + ".gz", compressed)
             written += 1
     return written
+
+
+def _put(out: Path, previous: Path | None, name: str, data: bytes) -> None:
+    target = out / name
+    if previous is not None:
+        old = previous / name
+        try:
+            if old.stat().st_size == len(data) and old.read_bytes() == data:
+                os.link(old, target)
+                return
+        except OSError:
+            pass  # no such file, or no hard links here: write it
+    target.write_bytes(data)
 
 
 Document = tuple[str, bytes, bytes | None]  # url, body, gzip body

@@ -126,6 +126,30 @@ def test_a_build_on_several_processes_writes_the_same_files(settings, tmp_path: 
     assert trees[1] == trees[2]
 
 
+def test_a_rebuild_keeps_the_files_that_did_not_change(settings, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    command = [sys.executable, "-m", "feeds", "build", *args(settings), "--out", str(out)]
+    env = {**os.environ, "FEEDS_GIT_DATES": "0"}
+    subprocess.run(command, check=True, env=env, capture_output=True, timeout=300)
+    before = {p.relative_to(out): p.stat() for p in out.rglob("*") if p.is_file()}
+    write_article(Path(str(settings["collection"])), "new_00000000000000f2.txt",
+                  "Tokyo shares close higher", "Japanese shares rose in Tokyo.")  # fmt: skip
+    subprocess.run(command, check=True, env=env, capture_output=True, timeout=300)
+    after = {p.relative_to(out): p.stat() for p in out.rglob("*") if p.is_file()}
+
+    def same(name: str) -> bool:
+        old, new = before[Path(name)], after[Path(name)]
+        return (old.st_ino, old.st_mtime_ns) == (new.st_ino, new.st_mtime_ns)
+
+    for name in ("feeds/korea.rss", "feeds/korea.rss.gz", "feeds/russia.atom", "topics/korea.html"):
+        assert same(name), f"{name} was written again"
+    for name in ("feeds/japan.rss", "feeds/all.atom", "index.html", "topics.json"):
+        assert not same(name), f"{name} did not change"
+    assert Path("articles/00000000000000f2.html") in after.keys() - before.keys()
+    unchanged = sum(same(str(name)) for name in before.keys() & after.keys())
+    assert unchanged > len(after) // 2
+
+
 def processes_writing(out: Path) -> list[str]:
     """The processes whose command line names ``out``."""
     found = []

@@ -68,6 +68,8 @@ class Sites:
     static: str
     app: str
     folder: Path
+    collection: Path
+    build: list[str]  # the command that wrote the site
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +98,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
         nginx(root / "nginx", STATIC.replace("{site}", str(out)), port=port) as static,
         feeds_serve(collection, root / "serve", base_url) as served,
     ):
-        yield Sites(urls, static, served, out)
+        yield Sites(urls, static, served, out, collection, command)
 
 
 def test_the_export_has_compressed_copies(sites: Sites) -> None:
@@ -128,3 +130,19 @@ def test_nginx_answers_its_own_validator_with_304(sites: Sites) -> None:
     assert etag is not None and first.header("Vary") == "Accept-Encoding"
     again = get(sites.static + "/feeds/korea.rss", {**ENCODINGS["gzip"], "If-None-Match": etag})
     assert (again.status, again.body) == (304, b"")
+
+
+def test_a_rebuild_keeps_the_validators_of_what_did_not_change(sites: Sites) -> None:
+    korea, japan = "/feeds/korea.rss", "/feeds/japan.rss"
+    before = {url: get(sites.static + url).header("ETag") for url in (korea, japan)}
+    (sites.collection / "rebuild_00000000000000f1.txt").write_text(
+        "Tokyo shares close higher\n\nJapanese shares rose in Tokyo.\nOriginal Source: x.example\n"
+    )
+    done = subprocess.run(
+        sites.build, env=feeds_env(), capture_output=True, text=True, timeout=BUILD_SECONDS
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    unchanged = get(sites.static + korea, {"If-None-Match": before[korea]})
+    assert (unchanged.status, unchanged.body) == (304, b"")  # readers keep their copy
+    changed = get(sites.static + japan, {"If-None-Match": before[japan]})
+    assert changed.status == 200 and b"Tokyo shares close higher" in changed.body
