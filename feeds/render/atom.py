@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models import Feed
-from .common import add_entry, content_html, generator, item_summary, source_url
+from .common import add_entry, generator, item_summary, source_url
 
 MEDIA_TYPE = "application/atom+xml"
 
@@ -13,12 +13,6 @@ def render(feed: Feed) -> bytes:
     for article in feed.items:
         entry = add_entry(fg, feed, article)
         entry.summary(item_summary(article), type="text")
-        page = feed.article_url.format(id=article.id)
-        entry.content(content_html(article, page), type="html")
-        for slug in article.topics:
-            entry.category(
-                term=slug, label=feed.topic_names.get(slug, slug), scheme=feed.topic_scheme
-            )
         if article.source and (url := source_url(article.source)):
             entry.feeds.source = (url, article.source, article.updated)
     return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)

@@ -7,7 +7,6 @@ from html import escape
 from ..models import Feed
 from .common import (
     add_entry,
-    content_html,
     generator,
     item_summary,
     render_lock,
@@ -26,12 +25,6 @@ def render(feed: Feed) -> bytes:
         entry.guid(entry.id(), permalink=False)
         # description is HTML in RSS: escape the plain-text summary once for HTML.
         entry.description(escape(item_summary(article), quote=False))
-        page = feed.article_url.format(id=article.id)
-        entry.content(content_html(article, page), type="html")
-        for slug in article.topics:
-            entry.category(
-                term=slug, label=feed.topic_names.get(slug, slug), scheme=feed.topic_scheme
-            )
         if article.source and (url := source_url(article.source)):
             entry.source(url=url, title=article.source)
         if article.author:
