@@ -68,6 +68,7 @@ class Mention:
     field: str  # title, summary, lead or body
     weak: bool = False
     paragraph: int = 0  # 0 the title, 1 the summary, 2... the body paragraphs
+    currency: bool = False  # names a currency ("Australian dollar"), so it counts as weak
 
 
 @dataclass(frozen=True)
@@ -148,10 +149,13 @@ class Verdict:
         if self.leading:
             lines.append("  the article's leading place: its score includes the bonus")
         lines += [f"  {term}: {_places(places)}" for term, places in self.terms().items()]
-        lines += [
-            f"  {term}: {_places(places)} (weak, not confirmed: not counted)"
-            for term, places in self.unconfirmed_terms().items()
-        ]
+        for money in (False, True):
+            kind = "a currency" if money else "weak"
+            mentions = [m for m in self.unconfirmed if m.currency == money]
+            lines += [
+                f"  {term}: {_places(places)} ({kind}, not confirmed: not counted)"
+                for term, places in _count_terms(mentions).items()
+            ]
         return lines
 
 
@@ -261,7 +265,9 @@ class Matcher:
                 i += 1
                 continue
             money = i + size < count and lowered[i + size] in self._currencies
-            found += [Mention(h.slug, h.term, place, h.weak or money, paragraph) for h in hits]
+            found += [
+                Mention(h.slug, h.term, place, h.weak or money, paragraph, money) for h in hits
+            ]
             i += size
         return found
 

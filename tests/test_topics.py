@@ -203,6 +203,9 @@ def test_a_currency_alone_does_not_place_a_story() -> None:
     australia = verdicts["australia"]
     assert not australia.accepted and not australia.mentions
     assert australia.unconfirmed_terms() == {"Australian": {"title": 1, "summary": 1, "lead": 1}}
+    assert australia.describe("Australia")[1:] == [
+        "  Australian: title 1, summary 1, lead 1 (a currency, not confirmed: not counted)"
+    ]
     assert "canada" not in verdicts or not verdicts["canada"].accepted
     assert verdicts["germany"].accepted  # the story is the German bank's
 
