@@ -55,11 +55,12 @@ def write_site(
     file, hard-linked: it keeps its modification time, so web servers keep its ``ETag`` and
     ``Last-Modified``, readers keep getting ``304``, and sync tools skip it.
 
-    With ``jobs`` above one, forked processes render the documents and this one writes
-    them, so a killed build leaves no process behind that could still write.
+    With ``jobs`` above one (as :func:`usable_jobs` allows), forked processes render the
+    documents and this one writes them, so a killed build leaves no process behind that
+    could still write.
     """
     written = 0
-    for url, body, compressed in _render_all(app, urls, usable_jobs(jobs, len(urls))):
+    for url, body, compressed in _render_all(app, urls, jobs):
         name = file_for(url)
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         _put(out, previous, name, body)
