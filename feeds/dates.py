@@ -54,9 +54,10 @@ class GitHistory:
         dirty = frozenset(
             item[3:].removeprefix(prefix) for item in status.split("\0") if len(item) > 3
         )
-        if self._key is None or self._key[0] != head.strip():
+        head = head.strip()
+        if self._key is None or self._key[0] != head:
             self._files = self._read_log()  # history moves only with HEAD, not the work tree
-        self._key = (head.strip(), dirty)
+        self._key = (head, dirty)
         return self._files, dirty
 
     def _read_log(self) -> dict[str, FileHistory]:
