@@ -97,8 +97,8 @@ def main() -> None:
     tagged, cli_seconds = tag_with_cli(corpus)
     articles = parse_corpus(corpus)
     speed, matcher = matcher_speed(articles, tagged)
-    named = named_topics(matcher, articles)
     verdicts = [(a.path, matcher.verdicts(a)) for a in articles]
+    named = named_topics(matcher, verdicts)
     scores = [
         score(slug, codes, labels, tagged, named, hindsight(slug, codes, labels, verdicts))
         for slug, codes in GOLD.items()
@@ -201,12 +201,14 @@ def matcher_speed(articles: list[Article], tagged: dict[str, set[str]]) -> tuple
     return Speed(len(articles), build, tuple(runs), same), matcher
 
 
-def named_topics(matcher: Matcher, articles: list[Article]) -> dict[str, set[str]]:
+def named_topics(
+    matcher: Matcher, verdicts: list[tuple[str, dict[str, Verdict]]]
+) -> dict[str, set[str]]:
     """The topics each article names at all (any term, counted or not), with their parents."""
     named = {}
-    for article in articles:
-        slugs = {m.slug for m in matcher.article_mentions(article)}
-        named[article.path] = slugs.union(*(matcher.taxonomy.ancestors(s) for s in slugs))
+    for path, verdict in verdicts:
+        slugs = {s for s, v in verdict.items() if v.mentions or v.unconfirmed}
+        named[path] = slugs.union(*(matcher.taxonomy.ancestors(s) for s in slugs))
     return named
 
 
