@@ -253,22 +253,22 @@ def process_tree(pid: int) -> list[int]:
     return [p for p in found if Path(f"/proc/{p}").exists()]
 
 
-def status_kb(pid: int, key: str) -> int:
+def _proc_kb(pid: int, name: str, key: str) -> int:
+    """A ``key: N kB`` line of /proc/<pid>/<name>; 0 once the process is gone."""
     try:
-        text = Path(f"/proc/{pid}/status").read_text()
+        text = Path(f"/proc/{pid}/{name}").read_text()
     except OSError:
         return 0
     match = re.search(rf"^{key}:\s*(\d+) kB", text, re.MULTILINE)
     return int(match.group(1)) if match else 0
 
 
+def status_kb(pid: int, key: str) -> int:
+    return _proc_kb(pid, "status", key)
+
+
 def pss_kb(pid: int) -> int:
-    try:
-        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-    except OSError:
-        return 0
-    match = re.search(r"^Pss:\s*(\d+) kB", text, re.MULTILINE)
-    return int(match.group(1)) if match else 0
+    return _proc_kb(pid, "smaps_rollup", "Pss")
 
 
 def cpu_seconds(pids: Sequence[int]) -> float:
