@@ -101,6 +101,7 @@ class LiveIndex:
         self._paths_of: dict[str, list[str]] = {}  # id -> the paths that claim it, sorted
         self._duplicates: set[str] = set()  # ids claimed by more than one path
         self._scan_problems: list[Problem] = []
+        self._reported: set[Problem] = set()  # problems already logged
         self._taxonomy: Taxonomy | None = None
         self._taxonomy_key: object = None
         self._taxonomy_problem: Problem | None = None
@@ -155,7 +156,7 @@ class LiveIndex:
         assert self._taxonomy is not None
         log.info("resumed the last snapshot: %d articles", len(owners))
         presorted = git_key == self.dater.git_key()  # the dates, and so the order, still hold
-        return Snapshot(ordered, self._problems(), self._taxonomy, self.config,
+        return Snapshot(ordered, self._reported_problems(), self._taxonomy, self.config,
                         self._matcher, self.store, presorted=presorted)  # fmt: skip
 
     def _save_state(self) -> None:
@@ -273,7 +274,7 @@ class LiveIndex:
         after = {i: owner for i in touched_ids if (owner := self._owner(i)) is not None}
         removed = [a for i, a in before.items() if after.get(i) is not a]
         added = [a for i, a in after.items() if before.get(i) is not a]
-        self.snapshot = self.snapshot.apply(removed, added, self._problems())
+        self.snapshot = self.snapshot.apply(removed, added, self._reported_problems())
         log.info("snapshot: %d changed, %d removed files", len(entries), len(gone))
 
     def _rebuild(self, known: dict[str, FileRecord]) -> Snapshot:
@@ -299,7 +300,7 @@ class LiveIndex:
         self._index_ids()
         owners = self._owners()
         assert self._taxonomy is not None
-        snapshot = Snapshot(owners.values(), self._problems(), self._taxonomy, self.config,
+        snapshot = Snapshot(owners.values(), self._reported_problems(), self._taxonomy, self.config,
                             self._matcher, self.store)  # fmt: skip
         log.info("snapshot: %d articles, %d re-read", len(snapshot.articles), len(results))
         return snapshot
@@ -377,6 +378,15 @@ class LiveIndex:
 
     def _owners(self) -> dict[str, Article]:
         return {i: self._articles[claims[0]] for i, claims in self._paths_of.items()}
+
+    def _reported_problems(self) -> list[Problem]:
+        """The problems, each new one also logged once, for whoever runs the server."""
+        problems = self._problems()
+        for problem in problems:
+            if problem not in self._reported:
+                log.warning("%s", problem)
+        self._reported = set(problems)
+        return problems
 
     def _problems(self) -> list[Problem]:
         problems = list(self._scan_problems)

@@ -58,6 +58,22 @@ def test_a_bad_file_does_not_take_the_feed_down(app, client, collection: Path) -
     assert len(titles(client)) == 4
 
 
+def test_each_new_problem_is_logged_once(
+    app, collection: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    live = app.extensions["feeds"]
+    caplog.set_level("WARNING", logger="feeds.live")
+    (collection / "bad.txt").write_text("---\ntitle: [\n---\nT\n\nS\n")
+    assert live.refresh() is True
+    assert [r.getMessage() for r in caplog.records] == [
+        "bad.txt: error: front matter is not valid YAML (line 3)"
+    ]
+    caplog.clear()
+    write_article(collection, "fine.txt", "Tokyo news", "Japan said so.")
+    assert live.refresh() is True
+    assert caplog.records == []  # the same problem is not logged again
+
+
 def test_the_background_watcher_picks_up_changes(settings, collection: Path) -> None:
     app = create_app({**settings, "reload_interval": 0.05}, watch=True)
     client = app.test_client()
