@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -155,43 +154,27 @@ def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
     help="Processes that render documents at once.",
 )  # fmt: skip
 def build(out: Path, jobs: int, **options: Any) -> None:
-    """Write every feed and page as static files, the same bytes the server sends."""
-    from . import create_app
-    from .static import site_urls, usable_jobs, write_site
+    """Write every feed and page as static files, the same bytes the server sends.
 
+    A rebuild renders only what changed since the last one; on a terminal it shows its
+    progress. It ends with one line: files written, kept and removed, bytes and seconds.
+    """
+    from . import create_app
+    from .static import BuildError, export
+
+    began = time.monotonic()
     config = load_config(**{**options, "reload_interval": 0})
     if not config.collection_path.is_dir():
         raise click.ClickException(f"collection folder not found: {config.collection_path}")
     app = create_app(config.__dict__, watch=False)
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in out.parent.glob(f".{out.name}.*"):
-        shutil.rmtree(leftover, ignore_errors=True)  # from a build that was killed
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        urls = site_urls(app.extensions["feeds"].snapshot)
-        jobs = usable_jobs(jobs or os.cpu_count() or 1, len(urls))
-        count = write_site(app, urls, staging, jobs, previous=out if out.is_dir() else None)
-        _swap(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        summary = export(app, out, jobs or os.cpu_count() or 1, progress=sys.stderr.isatty())
+    except BuildError as exc:
+        raise click.ClickException(f"build failed: {exc}") from None
     finally:
         app.extensions["feeds"].close()
-    click.echo(f"wrote {count} files to {out} ({jobs} {'process' if jobs == 1 else 'processes'})")
-
-
-def _swap(staging: Path, out: Path) -> None:
-    """Replace ``out`` with ``staging``; the old folder stays whole until the last moment."""
-    os.chmod(staging, 0o755)
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-        staging.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(out)
+    summary.seconds = time.monotonic() - began  # start-up and indexing included
+    click.echo(summary.line(out))
 
 
 @main.command()

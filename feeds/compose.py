@@ -81,7 +81,8 @@ def archive_items(articles: tuple[Article, ...], page: int) -> tuple[Article, ..
     return articles[end - ARCHIVE_SIZE : end]
 
 
-def compose(snap: Snapshot, request: FeedRequest) -> Feed:
+def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Feed:
+    """The feed document a request names; without ``with_text``, its items lack their text."""
     articles = snap.select(request.selection)
     if request.query:
         found = (full for a in articles if matches(full := snap.full(a), request.query))
@@ -90,7 +91,8 @@ def compose(snap: Snapshot, request: FeedRequest) -> Feed:
         items = archive_items(articles, request.page)
     else:
         items = articles[: request.limit]
-    items = tuple(snap.full(a) for a in items)
+    if with_text:
+        items = tuple(snap.full(a) for a in items)
     title = snap.title_of(request.selection)
     if request.query:
         title += f", matching “{request.query}”"
@@ -149,17 +151,26 @@ def history_links(snap: Snapshot, request: FeedRequest, count: int) -> tuple[Fee
     return tuple(FeedLink(rel, href, media_type) for rel, href in rels)
 
 
-def render_document(snap: Snapshot, request: FeedRequest) -> Rendered:
+def render_document(snap: Snapshot, request: FeedRequest, compress: bool = True) -> Rendered:
     fmt = FORMATS[request.extension]
     feed = compose(snap, request)
     body = fmt.render(feed)
-    return finish(body, fmt.media_type, feed.updated, ARCHIVE_MAX_AGE if request.page else None)
+    max_age = ARCHIVE_MAX_AGE if request.page else None
+    return finish(body, fmt.media_type, feed.updated, max_age, compress)
 
 
-def finish(body: bytes, media_type: str, last_modified, max_age: int | None = None) -> Rendered:  # type: ignore[no-untyped-def]
-    """Validators and the gzip form, computed once: the same bytes on every replica."""
-    compressed = (
-        gzip.compress(body, compresslevel=9, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
-    )
+def finish(  # type: ignore[no-untyped-def]
+    body: bytes, media_type: str, last_modified, max_age: int | None = None, compress: bool = True
+) -> Rendered:
+    """Validators and the gzip form, computed once: the same bytes on every replica.
+
+    Without ``compress`` the gzip form is left out (the static export makes it only for the
+    documents it writes it for)."""
+    compressed = gzip_form(body) if compress else None
     etag = hashlib.sha256(body).hexdigest()[:32]
     return Rendered(body, media_type, etag, last_modified, compressed, max_age)
+
+
+def gzip_form(body: bytes) -> bytes | None:
+    """The gzip bytes sent for a body, or None when it is too small to be worth it."""
+    return gzip.compress(body, compresslevel=9, mtime=0) if len(body) >= GZIP_MIN_BYTES else None

@@ -1,41 +1,65 @@
-"""Static export: every URL the app answers, fetched through the app itself and written to files.
+"""Static export: every document of a snapshot, written as files, the bytes `feeds serve` sends.
 
-Each document is written as the app sends it, and, where the app would
-compress it, also as ``<file>.gz`` with the same gzip bytes, for web servers
-that serve precompressed files (nginx ``gzip_static``).
+Documents are rendered straight from the snapshot by the functions the routes use (under an
+application context, with no request). The subscription feeds, topic pages and the directory
+documents are also written as ``<file>.gz`` with the gzip bytes the server sends, for web
+servers that serve precompressed files (nginx ``gzip_static``); archive and article pages,
+fetched once by a reader if at all, are not.
+
+A build writes into a staging folder beside the output and swaps it in. A rebuild is
+incremental: a record of the last build (``.<out>-build.json`` beside the output) holds a
+fingerprint of the settings, taxonomy and code, one of each article and one of each archive
+page; only the documents that depend on what changed are rendered, every other file is the
+previous one, hard-linked (same inode and modification time, so web servers keep their
+validators), and a rebuild with nothing changed leaves the output as it is.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import json
 import multiprocessing
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .compose import archive_pages
+from .compose import FeedRequest, archive_pages, compose, render_document
 from .index import Snapshot
-from .models import Selection
+from .models import Rendered, Selection
 from .render import FORMATS
-from .urls import archive_path, article_path, feed_path, topic_path
+from .urls import archive_path, article_path, feed_path, selection_key, topic_path
+
+RECORD_VERSION = 1
+CHUNK = 32  # documents a process renders at a time: a few of a topic's archive pages, say
 
 
-def site_urls(snap: Snapshot) -> list[str]:
-    """Every page and feed path of a snapshot (searches and ``?limit=`` variants aside)."""
-    selections = [Selection()] + [Selection(all_of=(slug,)) for slug in snap.taxonomy.topics]
-    urls = ["/", "/topics.json", "/feeds.opml"]
-    urls += [topic_path(slug) for slug in snap.taxonomy.topics]
-    urls += [article_path(a.id) for a in snap.articles]
-    for selection in selections:
-        pages = archive_pages(len(snap.select(selection)))
-        for ext in FORMATS:
-            urls.append(feed_path(selection, ext))
-            urls += [archive_path(selection, n, ext) for n in range(1, pages + 1)]
-    return urls
+class BuildError(Exception):
+    """A build that could not finish; the previous output is left as it was."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One file of the export and how to render it."""
+
+    url: str
+    make: Callable[[bool], Rendered]  # called with whether to make the gzip form
+    depends_on: frozenset[str] | None  # topic slugs and "@<id>" marks; None: everything
+    compressed: bool = True  # also written as <file>.gz
+    archive: str = ""  # "<selection>/<page>" of an archive page, whose items are fingerprinted
+
+    @property
+    def file(self) -> str:
+        return file_for(self.url)
 
 
 def file_for(url: str) -> str:
@@ -46,61 +70,359 @@ def file_for(url: str) -> str:
     return name if "." in name.rsplit("/", 1)[-1] else name + ".html"
 
 
-def write_site(
-    app: Any, urls: list[str], out: Path, jobs: int = 1, previous: Path | None = None
-) -> int:
-    """Write each URL's document as the app renders it: its bytes, and its gzip form beside.
+def site_documents(snap: Snapshot) -> list[Document]:
+    """Every page and feed of a snapshot (searches, ``?limit=`` variants and combinations
+    aside); topics without articles have none, as `feeds serve` answers them 404."""
+    from .web import render_article, render_listing, render_opml, render_topics_json
 
-    A file whose bytes are those of the same file in ``previous`` (the last build) is that
-    file, hard-linked: it keeps its modification time, so web servers keep its ``ETag`` and
-    ``Last-Modified``, readers keep getting ``304``, and sync tools skip it.
-
-    With ``jobs`` above one (as :func:`usable_jobs` allows), forked processes render the
-    documents and this one writes them, so a killed build leaves no process behind that
-    could still write.
-    """
-    written = 0
-    for url, body, compressed in _render_all(app, urls, jobs):
-        name = file_for(url)
-        (out / name).parent.mkdir(parents=True, exist_ok=True)
-        _put(out, previous, name, body)
-        written += 1
-        if compressed is not None:
-            _put(out, previous, name + ".gz", compressed)
-            written += 1
-    return written
+    topics = [slug for slug in snap.taxonomy.topics if snap.by_topic[slug]]
+    docs = [
+        Document("/", partial(_listing, render_listing, snap, Selection()), None),
+        Document("/topics.json", partial(render_topics_json, snap), None),
+        Document("/feeds.opml", partial(render_opml, snap, "rss"), None),
+    ]
+    for slug in topics:
+        selection = Selection(all_of=(slug,))
+        docs.append(Document(topic_path(slug), partial(_listing, render_listing, snap, selection),
+                             frozenset((slug,))))  # fmt: skip
+    for a in snap.articles:
+        maker = partial(_article, render_article, snap, a.id)
+        docs.append(Document(article_path(a.id), maker, frozenset(("@" + a.id,)), False))
+    for selection in [Selection()] + [Selection(all_of=(slug,)) for slug in topics]:
+        docs += feed_documents(snap, selection)
+    return docs
 
 
-def _put(out: Path, previous: Path | None, name: str, data: bytes) -> None:
-    target = out / name
-    if previous is not None:
-        old = previous / name
+def feed_documents(snap: Snapshot, selection: Selection) -> list[Document]:
+    """A selection's subscription feeds, then its archive pages, in every format."""
+    depends_on = None if selection.is_everything else frozenset(selection.slugs)
+    docs = []
+    for ext in FORMATS:
+        request = FeedRequest(selection, ext, snap.config.feed_items)
+        docs.append(Document(feed_path(selection, ext), partial(_feed, snap, request), depends_on))
+    for n in range(1, archive_pages(len(snap.select(selection))) + 1):
+        for ext in FORMATS:
+            request = FeedRequest(selection, ext, snap.config.feed_items, page=n)
+            docs.append(Document(archive_path(selection, n, ext), partial(_feed, snap, request),
+                                 depends_on, False, f"{selection_key(selection)}/{n}"))  # fmt: skip
+    return docs
+
+
+def site_urls(snap: Snapshot) -> list[str]:
+    """Every URL the export writes."""
+    return [doc.url for doc in site_documents(snap)]
+
+
+def _feed(snap: Snapshot, request: FeedRequest, compress: bool) -> Rendered:
+    return render_document(snap, request, compress)
+
+
+def _listing(render: Any, snap: Snapshot, selection: Selection, compress: bool) -> Rendered:
+    template = "index.html" if selection.is_everything else "topic.html"
+    return render(snap, selection, template, compress=compress)  # type: ignore[no-any-return]
+
+
+def _article(render: Any, snap: Snapshot, article_id: str, compress: bool) -> Rendered:
+    return render(snap, snap.by_id[article_id], compress)  # type: ignore[no-any-return]
+
+
+# Fingerprints: what a document's bytes are made of, without rendering it -------------------
+
+
+def settings_fingerprint(snap: Snapshot) -> str:
+    """What every document depends on: the settings, the taxonomy and this code."""
+    digest = hashlib.sha256()
+    digest.update(repr((RECORD_VERSION, sorted(vars(snap.config).items()))).encode())
+    digest.update(repr(snap.taxonomy).encode())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and path.suffix not in (".pyc",):
+            digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def article_fingerprints(snap: Snapshot) -> dict[str, str]:
+    """Each article's content and dates in a few bytes, followed by its topics."""
+    return {
+        a.id: hashlib.blake2b(
+            f"{a.digest}|{a.path}|{a.published}|{a.updated}".encode(), digest_size=8
+        ).hexdigest()
+        + "".join(" " + slug for slug in a.topics)
+        for a in snap.articles
+    }
+
+
+def archive_fingerprint(snap: Snapshot, doc_key: str, articles: dict[str, str]) -> str:
+    """An archive page's items and links: its bytes change only when these do."""
+    selection_text, page = doc_key.rsplit("/", 1)
+    selection = Selection() if selection_text == "all" else Selection(all_of=(selection_text,))
+    feed = compose(snap, FeedRequest(selection, "atom", snap.config.feed_items, page=int(page)),
+                   with_text=False)  # fmt: skip
+    parts = [feed.title, str(feed.updated), *(articles[a.id] for a in feed.items)]
+    parts += [f"{link.rel} {link.href}" for link in feed.links]
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=8).hexdigest()
+
+
+# The record of the last build ---------------------------------------------------------------
+
+
+@dataclass
+class Record:
+    """What the last build was made of; it stands for the output folder it names."""
+
+    folder: tuple[int, int]  # st_dev, st_ino of the output folder
+    settings: str
+    articles: dict[str, str]
+    archives: dict[str, str]  # "<selection>/<page>" -> fingerprint
+    files: int
+
+    @classmethod
+    def load(cls, path: Path, out: Path) -> Record | None:
+        """The record of ``out``'s build, or None when there is none that can be trusted."""
         try:
-            if old.stat().st_size == len(data) and old.read_bytes() == data:
-                os.link(old, target)
-                return
-        except OSError:
-            pass  # no such file, or no hard links here: write it
-    target.write_bytes(data)
+            data = json.loads(path.read_bytes())
+            record = cls(tuple(data["folder"]), data["settings"], data["articles"],  # type: ignore[arg-type]
+                         data["archives"], data["files"])  # fmt: skip
+            stat = out.stat()
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if data.get("version") != RECORD_VERSION or record.folder != (stat.st_dev, stat.st_ino):
+            return None  # a build that stopped between its swap and its record, say
+        return record
+
+    def save(self, path: Path) -> None:
+        data = {"version": RECORD_VERSION, **vars(self)}
+        path.write_text(json.dumps(data, separators=(",", ":")))
 
 
-Document = tuple[str, bytes, bytes | None]  # url, body, gzip body
-CHUNK = 64  # documents a process renders at a time: one topic's archive pages, say
-_app: Any = None  # the app forked processes render with
+# The plan: which documents to render, which files to keep ------------------------------------
 
 
-def _render(app: Any, urls: list[str]) -> list[Document]:
-    from flask import g
+@dataclass
+class Plan:
+    documents: list[Document]
+    render: list[Document]  # to render; every other document's files are kept
+    record: Record
+    changed: bool = True  # False: nothing to do at all
 
-    documents = []
-    for url in urls:
-        with app.test_request_context(url):
-            response = app.full_dispatch_request()
-            rendered = g.get("rendered")
-        if response.status_code != 200 or rendered is None:
-            raise RuntimeError(f"{url}: {response.status}")
-        documents.append((url, rendered.body, rendered.gzip))
-    return documents
+
+def plan(snap: Snapshot, previous: Record | None) -> Plan:
+    """The documents of the snapshot, and those among them that may have changed."""
+    docs = site_documents(snap)
+    articles = article_fingerprints(snap)
+    settings = settings_fingerprint(snap)
+    record = Record((0, 0), settings, articles, {}, 0)
+    if previous is None or previous.settings != settings:
+        record.archives = {d.archive: archive_fingerprint(snap, d.archive, articles)
+                           for d in docs if d.archive}  # fmt: skip
+        return Plan(docs, docs, record)
+    touched = _touched(previous.articles, articles)
+    if not touched:
+        record.archives, record.files = previous.archives, previous.files
+        return Plan(docs, [], record, changed=False)
+    render: list[Document] = []
+    fingerprints: dict[str, str] = {}
+    for doc in docs:
+        affected = doc.depends_on is None or not doc.depends_on.isdisjoint(touched)
+        if doc.archive:
+            if affected and doc.archive not in fingerprints:
+                fingerprints[doc.archive] = archive_fingerprint(snap, doc.archive, articles)
+            new = fingerprints.get(doc.archive, previous.archives.get(doc.archive))
+            record.archives[doc.archive] = new or ""
+            affected = new is None or new != previous.archives.get(doc.archive)
+        if affected:
+            render.append(doc)
+    return Plan(docs, render, record)
+
+
+def _touched(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    """The topics (before and after) and ``@<id>`` marks of the articles added, removed or
+    changed since the last build."""
+    touched = set()
+    for i in before.keys() | after.keys():
+        old, new = before.get(i, ""), after.get(i, "")
+        if old != new:
+            touched.add("@" + i)
+            touched.update(old.split()[1:], new.split()[1:])
+    return touched
+
+
+# Writing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    """What a build did; ``written`` names the files whose bytes are new (for WebSub pings)."""
+
+    written: list[str] = field(default_factory=list)
+    kept: int = 0
+    removed: int = 0
+    bytes: int = 0  # of the files written
+    seconds: float = 0.0
+    processes: int = 0  # that rendered documents
+
+    def line(self, out: Path) -> str:
+        line = (
+            f"{len(self.written):,} files written, {self.kept:,} kept, {self.removed:,} removed, "
+            f"{self.bytes / 1e6:,.1f} MB, {self.seconds:.1f} s: {out}"
+        )
+        if self.processes:
+            line += f" ({self.processes} {'process' if self.processes == 1 else 'processes'})"
+        return line
+
+
+def export(app: Any, out: Path, jobs: int = 1, progress: bool = False) -> Summary:
+    """Build the site into ``out``: staged beside it and swapped in, or left alone when
+    nothing changed since the last build. Raises :class:`BuildError` when it cannot."""
+    began = time.monotonic()
+    snap = app.extensions["feeds"].snapshot
+    out = out.resolve()
+    record_path = out.parent / f".{out.name}-build.json"
+    previous = Record.load(record_path, out) if out.is_dir() else None
+    work = plan(snap, previous)
+    if not work.changed and previous is not None:
+        return Summary(kept=previous.files, seconds=time.monotonic() - began)
+    try:
+        summary = _stage_and_swap(app, work, out, record_path, jobs, progress, previous)
+    except OSError as exc:
+        raise BuildError(_describe(exc, out)) from exc
+    summary.seconds = time.monotonic() - began
+    return summary
+
+
+def _describe(exc: OSError, out: Path) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason = f"no space left on the device of {out.parent}"
+    return f"{reason}{where}; the previous output in {out} is unchanged"
+
+
+def _stage_and_swap(
+    app: Any, work: Plan, out: Path, record_path: Path, jobs: int, progress: bool,
+    previous: Record | None,
+) -> Summary:  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in out.parent.glob(f".{out.name}.*"):
+        shutil.rmtree(leftover, ignore_errors=True)  # from a build that was killed
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    pending = record_path.with_name(record_path.name + ".new")
+    try:
+        last = out if out.is_dir() else None
+        writer = _Writer(staging, last)
+        processes = _write_site(app, work, writer, jobs, progress)
+        stat = staging.stat()
+        work.record.folder, work.record.files = (stat.st_dev, stat.st_ino), writer.files
+        work.record.save(pending)
+        before = previous.files if previous is not None else _count_files(last)
+        _swap(staging, out)
+        os.replace(pending, record_path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        pending.unlink(missing_ok=True)
+        raise
+    removed = before - writer.kept - writer.replaced
+    return Summary(writer.written, writer.kept, max(removed, 0), writer.bytes, 0, processes)
+
+
+def _count_files(folder: Path | None) -> int:
+    if folder is None:
+        return 0
+    return sum(len(files) for _, _, files in os.walk(folder))
+
+
+class _Writer:
+    """Puts files in the staging folder: the last build's file where the bytes are the same."""
+
+    def __init__(self, staging: Path, last: Path | None) -> None:
+        self.staging, self.last = staging, last
+        self.folders: set[str] = set()
+        self.written: list[str] = []
+        self.kept = self.replaced = self.bytes = self.files = 0
+
+    def _folder(self, name: str) -> None:
+        folder = name.rpartition("/")[0]
+        if folder and folder not in self.folders:
+            (self.staging / folder).mkdir(parents=True, exist_ok=True)
+            self.folders.add(folder)
+
+    def keep(self, name: str) -> bool:
+        """Link the last build's file; False if it has none."""
+        if self.last is None:
+            return False
+        self._folder(name)
+        try:
+            os.link(self.last / name, self.staging / name)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP):
+                raise
+            shutil.copy2(self.last / name, self.staging / name)  # no hard links here
+        self.kept += 1
+        self.files += 1
+        return True
+
+    def put(self, name: str, data: bytes) -> None:
+        """Write a file, or keep the last build's when its bytes are the same."""
+        self._folder(name)
+        old: bytes | None = None
+        if self.last is not None:
+            try:
+                old = (self.last / name).read_bytes()
+            except OSError:
+                old = None
+        if old == data and self.keep(name):
+            return
+        (self.staging / name).write_bytes(data)
+        self.written.append(name)
+        self.replaced += old is not None
+        self.bytes += len(data)
+        self.files += 1
+
+
+def _write_site(app: Any, work: Plan, writer: _Writer, jobs: int, progress: bool) -> int:
+    """Keep or render every document; returns how many processes rendered."""
+    from tqdm import tqdm
+
+    rendering = {id(doc) for doc in work.render}
+    todo = list(work.render)
+    for doc in work.documents:
+        if id(doc) not in rendering:
+            names = [doc.file, doc.file + ".gz"] if doc.compressed else [doc.file]
+            if not writer.keep(names[0]):
+                todo.append(doc)  # the last build lacks it: render it after all
+            elif len(names) > 1:
+                writer.keep(names[1])
+    jobs = usable_jobs(jobs, len(todo))  # before the bar: no thread may run when forking
+    tqdm.monitor_interval = 0  # nor the bar's own
+    bar = tqdm(total=len(todo), unit="doc", desc="rendering", disable=not progress,
+               dynamic_ncols=True, smoothing=0.1)  # fmt: skip
+    with bar:
+        for doc, rendered in _render_all(app, todo, jobs):
+            writer.put(doc.file, rendered.body)
+            if rendered.gzip is not None:
+                writer.put(doc.file + ".gz", rendered.gzip)
+            bar.update()
+    return jobs if todo else 0
+
+
+def _swap(staging: Path, out: Path) -> None:
+    """Replace ``out`` with ``staging``; the old folder stays whole until the last moment."""
+    os.chmod(staging, 0o755)
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out)
+
+
+# Rendering, on several processes ---------------------------------------------------------------
+
+_job: tuple[Any, list[Document]] | None = None  # what forked processes render
 
 
 def usable_jobs(jobs: int, documents: int) -> int:
@@ -111,31 +433,42 @@ def usable_jobs(jobs: int, documents: int) -> int:
     return max(1, min(jobs, -(-documents // CHUNK)))
 
 
-def _render_all(app: Any, urls: list[str], jobs: int) -> Iterator[Document]:
-    """The documents in order, rendered by ``jobs`` processes."""
-    chunks = [urls[i : i + CHUNK] for i in range(0, len(urls), CHUNK)]
+def _render_all(app: Any, docs: list[Document], jobs: int) -> Iterator[tuple[Document, Rendered]]:
+    """The documents in order with their bytes, rendered by ``jobs`` processes."""
+    spans = [(i, min(i + CHUNK, len(docs))) for i in range(0, len(docs), CHUNK)]
     if jobs <= 1:
-        for chunk in chunks:
-            yield from _render(app, chunk)
+        with app.app_context():
+            for start, end in spans:
+                yield from ((doc, doc.make(doc.compressed)) for doc in docs[start:end])
         return
-    global _app
-    _app = app
+    global _job
+    _job = (app, docs)
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_start_child, initargs=(os.getpid(),)
     )
     with pool:
-        pending: deque[Future[list[Document]]] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_render_in_child, chunk))
+        pending: deque[tuple[int, Future[list[Rendered]]]] = deque()
+        for start, end in spans:
+            pending.append((start, pool.submit(_render_in_child, start, end)))
             if len(pending) > 2 * jobs:  # a few chunks ahead: memory stays bounded
-                yield from pending.popleft().result()
+                yield from _results(docs, *pending.popleft())
         while pending:
-            yield from pending.popleft().result()
+            yield from _results(docs, *pending.popleft())
+
+
+def _results(
+    docs: list[Document], start: int, future: Future[list[Rendered]]
+) -> Iterable[tuple[Document, Rendered]]:
+    rendered = future.result()
+    return zip(docs[start : start + len(rendered)], rendered, strict=True)
 
 
 def _start_child(parent: int) -> None:
-    _app.extensions["feeds"].store.reopen()
+    assert _job is not None
+    app = _job[0]
+    app.extensions["feeds"].store.reopen()
+    app.app_context().push()  # templates need the application, not a request
     # A killed build must not leave its processes waiting for work that never comes.
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
@@ -146,5 +479,6 @@ def _exit_with(parent: int) -> None:
     os._exit(1)
 
 
-def _render_in_child(urls: list[str]) -> list[Document]:
-    return _render(_app, urls)
+def _render_in_child(start: int, end: int) -> list[Rendered]:
+    assert _job is not None
+    return [doc.make(doc.compressed) for doc in _job[1][start:end]]

@@ -27,7 +27,7 @@ from . import directory
 from .compose import FeedRequest, archive_pages, finish, matches, normalise_query
 from .index import MAX_LIMIT, Snapshot, UnknownTopic
 from .live import LiveIndex
-from .models import Rendered, Selection
+from .models import Article, Rendered, Selection
 from .render import FORMATS
 from .urls import SelectionError, parse_selection, selection_key, topic_path
 
@@ -74,12 +74,13 @@ def page(
     **context: Any,
 ) -> Response:
     """An HTML page, rendered once per snapshot (and kept by later ones it does not depend on)."""
+    return send(snap.cached(key, lambda: render_page(snap, template, **context), depends_on))
 
-    def make() -> Rendered:
-        body = render_template(template, snap=snap, config=snap.config, **context).encode()
-        return finish(body, HTML, context.get("last_modified"))
 
-    return send(snap.cached(key, make, depends_on))
+def render_page(snap: Snapshot, template: str, compress: bool = True, **context: Any) -> Rendered:
+    """An HTML page's bytes; needs an application context, not a request."""
+    body = render_template(template, snap=snap, config=snap.config, **context).encode()
+    return finish(body, HTML, context.get("last_modified"), compress=compress)
 
 
 def redirect_to(snap: Snapshot, url: str) -> Response:
@@ -127,6 +128,9 @@ def selection_or_404(snap: Snapshot, text: str) -> Selection:
         abort(
             404, f"unknown topic {exc.args[0]!r}; the topics are listed at {snap.config.base_url}/"
         )
+    if len(selection.slugs) == 1 and not snap.select(selection):
+        # As in the static export, which writes no files for it.
+        abort(404, f"topic {selection.slugs[0]!r} has no articles yet")
     return selection
 
 
@@ -174,14 +178,25 @@ def topic(key: str) -> Response:
 def listing(snap: Snapshot, selection: Selection, key: tuple[str, ...], template: str) -> Response:
     """The index or a topic page, optionally filtered by ``?q=``."""
     query = normalise_query(request.args.get("q", ""))
+    depends_on = None if query or selection.is_everything else frozenset(selection.slugs)
+    return send(
+        snap.cached(
+            (*key, query), lambda: render_listing(snap, selection, template, query), depends_on
+        )
+    )
+
+
+def render_listing(
+    snap: Snapshot, selection: Selection, template: str, query: str = "", compress: bool = True
+) -> Rendered:
+    """The index or a topic page's bytes, for the server and the static export alike."""
     articles = snap.select(selection)
     total = len(articles)
     if query:
         articles = tuple(a for a in articles if matches(snap.full(a), query))
     shown = articles[:PAGE_ARTICLES]
-    depends_on = None if query or selection.is_everything else frozenset(selection.slugs)
-    return page(
-        snap, (*key, query), template, depends_on,
+    return render_page(
+        snap, template, compress,
         title=snap.title_of(selection), selection=selection, query=query, total=total,
         articles=shown, found=len(articles), links=feed_links(snap, selection, query),
         topics=topic_rows(snap) if template == "index.html" else [],
@@ -210,11 +225,17 @@ def article(article_id: str) -> Response:
     found = snap.by_id.get(article_id)
     if found is None:
         abort(404, f"no article with id {article_id[:64]!r}")
+    key, depends_on = ("page", "article", found.id), frozenset({"@" + found.id})
+    return send(snap.cached(key, lambda: render_article(snap, found), depends_on))
+
+
+def render_article(snap: Snapshot, found: Article, compress: bool = True) -> Rendered:
+    """An article page's bytes, for the server and the static export alike."""
     found = snap.full(found)
     verdicts = snap.matcher.verdicts(found)
     reasons = [(slug, verdicts[slug]) for slug in found.topics if slug in verdicts]
-    return page(
-        snap, ("page", "article", found.id), "article.html", frozenset({"@" + found.id}),
+    return render_page(
+        snap, "article.html", compress,
         article=found, reasons=reasons, links=feed_links(snap, Selection()),
         opml_url=snap.config.base_url + "/feeds.opml", last_modified=found.updated,
     )  # fmt: skip
@@ -223,11 +244,11 @@ def article(article_id: str) -> Response:
 @bp.get("/topics.json")
 def topics_json() -> Response:
     snap = snapshot()
+    return send(snap.cached(("topics.json",), lambda: render_topics_json(snap)))
 
-    def make() -> Rendered:
-        return finish(directory.topics_json(snap), JSON, snap.newest_change)
 
-    return send(snap.cached(("topics.json",), make))
+def render_topics_json(snap: Snapshot, compress: bool = True) -> Rendered:
+    return finish(directory.topics_json(snap), JSON, snap.newest_change, compress=compress)
 
 
 @bp.get("/feeds.opml")
@@ -238,11 +259,12 @@ def subscriptions() -> Response:
         abort(400, f"format must be one of {', '.join(FORMATS)}")
     if extension == "rss" and "format" in request.args:
         return redirect_to(snap, "/feeds.opml")
+    return send(snap.cached(("opml", extension), lambda: render_opml(snap, extension)))
 
-    def make() -> Rendered:
-        return finish(directory.opml(snap, extension), directory.OPML_TYPE, snap.newest_change)
 
-    return send(snap.cached(("opml", extension), make))
+def render_opml(snap: Snapshot, extension: str, compress: bool = True) -> Rendered:
+    body = directory.opml(snap, extension)
+    return finish(body, directory.OPML_TYPE, snap.newest_change, compress=compress)
 
 
 @bp.app_template_filter("rfc3339")

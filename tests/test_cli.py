@@ -122,7 +122,7 @@ def test_a_build_on_several_processes_writes_the_same_files(settings, tmp_path: 
                               capture_output=True, text=True, timeout=300)  # fmt: skip
         assert done.stdout.strip().endswith(f"({jobs} process{'es' if jobs > 1 else ''})")
         trees[jobs] = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert len(trees[1]) > 1000
+    assert len(trees[1]) > 50
     assert trees[1] == trees[2]
 
 

@@ -129,7 +129,8 @@ def add_entry(fg: FeedGenerator, feed: Feed, article: Article) -> FeedEntry:
     entry.updated(article.updated)
     if article.author:
         entry.author({"name": article.author})
-    entry.content(content_html(article, feed.article_url.format(id=article.id)), type="html")
+    if not feed.archive:  # archive pages carry summaries: the page of each item has its text
+        entry.content(content_html(article, feed.article_url.format(id=article.id)), type="html")
     for slug in article.topics:
         entry.category(term=slug, label=feed.topic_names.get(slug, slug), scheme=feed.topic_scheme)
     return entry

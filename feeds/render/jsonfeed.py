@@ -23,12 +23,17 @@ def item(feed: Feed, article: Article) -> dict[str, Any]:
         "id": article_urn(article.id),
         "url": feed.article_url.format(id=article.id),
         "title": article.title,
-        # "summary: a plain text sentence or two describing the item".
-        "summary": item_summary(article),
-        "content_html": content_html(article, feed.article_url.format(id=article.id)),
-        "date_published": rfc3339(article.published),
-        "date_modified": rfc3339(article.updated),
     }
+    if feed.archive:
+        # Archive pages carry summaries (each item's page has its text); an item needs one of
+        # content_html and content_text.
+        entry["content_text"] = item_summary(article)
+    else:
+        # "summary: a plain text sentence or two describing the item".
+        entry["summary"] = item_summary(article)
+        entry["content_html"] = content_html(article, feed.article_url.format(id=article.id))
+    entry["date_published"] = rfc3339(article.published)
+    entry["date_modified"] = rfc3339(article.updated)
     if article.link:
         entry["external_url"] = article.link
     if article.author:

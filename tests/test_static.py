@@ -1,0 +1,259 @@
+"""The static export: incremental rebuilds equal full builds, lean output, progress, safety."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import shutil
+import subprocess
+import struct
+import sys
+import termios
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from servers import collection_with_archives
+
+from conftest import BASE_URL, write_article
+from feeds import create_app
+from feeds.cli import main
+from feeds.static import file_for, site_urls
+
+Tree = dict[str, bytes]
+
+
+@pytest.fixture(autouse=True)
+def no_git_dates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDS_GIT_DATES", "0")
+
+
+@pytest.fixture
+def archives(tmp_path: Path) -> Path:
+    return collection_with_archives(tmp_path / "archives")
+
+
+def build(runner, collection: Path, index: Path, out: Path) -> str:  # type: ignore[no-untyped-def]
+    command = ["build", "--collection", str(collection), "--index", str(index)]
+    result = runner.invoke(main, [*command, "--out", str(out), "--base-url", BASE_URL])
+    assert result.exit_code == 0, result.output
+    return str(result.output).strip().splitlines()[-1]
+
+
+def tree(folder: Path) -> Tree:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file()}  # fmt: skip
+
+
+def stats(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}  # fmt: skip
+
+
+def add(collection: Path) -> None:
+    write_article(collection, "new_00000000000000a1.txt", "Seoul and Tokyo agree on trade",
+                  "South Korea and Japan agreed on trade in Seoul.", "Tokyo welcomed it.",
+                  date="2025-03-01T08:00:00Z")  # fmt: skip
+
+
+def edit(collection: Path) -> None:
+    path = next(collection.glob("korea/010_*.txt"))
+    path.write_text(path.read_text().replace("another round", "a tense round"))
+
+
+def remove(collection: Path) -> None:
+    next(collection.glob("korea/005_*.txt")).unlink()
+
+
+def retag(collection: Path) -> None:
+    (collection / "topics.toml").write_text(
+        '[topics.talks]\nname = "Talks"\nkind = "subject"\nterms = ["talks"]\n'
+        '[topics.japan]\nname = "Nippon"\n'
+    )
+
+
+CHANGES: dict[str, Callable[[Path], None]] = {
+    "addition": add, "edit": edit, "removal": remove, "taxonomy": retag,
+}  # fmt: skip
+
+
+def served(collection: Path, index: Path) -> Iterator[tuple[str, bytes, bytes]]:
+    """Every URL of the export with the bytes `feeds serve` sends, plain and gzipped."""
+    app = create_app({"collection": str(collection), "index": str(index), "base_url": BASE_URL,
+                      "git_dates": False, "reload_interval": 0}, watch=False)  # fmt: skip
+    client = app.test_client()
+    try:
+        for url in site_urls(app.extensions["feeds"].snapshot):
+            plain = client.get(url, headers={"Accept-Encoding": "identity"})
+            zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
+            assert plain.status_code == 200, url
+            yield url, plain.data, zipped.data
+    finally:
+        app.extensions["feeds"].close()
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_rebuild_equals_a_full_build_and_what_the_server_sends(
+    runner, archives: Path, tmp_path: Path, change: str
+) -> None:
+    index, out = tmp_path / "index", tmp_path / "site"
+    build(runner, archives, index, out)
+    CHANGES[change](archives)
+    line = build(runner, archives, index, out)
+    assert " 0 kept" not in line, f"the rebuild rendered everything: {line}"
+    build(runner, archives, tmp_path / "fresh-index", tmp_path / "full")
+    rebuilt = tree(out)
+    assert rebuilt == tree(tmp_path / "full")
+    for url, plain, zipped in served(archives, index):
+        name = file_for(url)
+        assert rebuilt.pop(name) == plain, url
+        if name + ".gz" in rebuilt:
+            assert rebuilt.pop(name + ".gz") == zipped, url
+    assert rebuilt == {}, "files no URL answers"
+
+
+def test_a_rebuild_writes_only_the_files_whose_bytes_changed(
+    runner, archives: Path, tmp_path: Path
+) -> None:
+    index, out = tmp_path / "index", tmp_path / "site"
+    build(runner, archives, index, out)
+    before, bytes_before = stats(out), tree(out)
+    add(archives)
+    line = build(runner, archives, index, out)
+    after, bytes_after = stats(out), tree(out)
+    changed = {n for n in after if bytes_before.get(n) != bytes_after[n]}
+    kept = {n for n in after if n in before and before[n] == after[n]}
+    assert kept == after.keys() - changed, "a file with the same bytes was written again"
+    assert "articles/00000000000000a1.html" in changed and "feeds/japan.rss" in changed
+    assert "feeds/russia.rss" in kept and "articles/73bcabc292162f38.html" in kept
+    assert line.startswith(f"{len(changed)} files written, {len(kept)} kept, 0 removed")
+
+
+def test_a_rebuild_with_nothing_changed_leaves_the_output_alone(
+    runner, archives: Path, tmp_path: Path
+) -> None:
+    index, out = tmp_path / "index", tmp_path / "site"
+    build(runner, archives, index, out)
+    before, folder = stats(out), out.stat().st_ino
+    line = build(runner, archives, index, out)
+    assert line.startswith(f"0 files written, {len(before)} kept, 0 removed, 0.0 MB")
+    assert (stats(out), out.stat().st_ino) == (before, folder)
+
+
+def test_a_removed_article_takes_its_files_along(runner, archives: Path, tmp_path: Path) -> None:
+    index, out = tmp_path / "index", tmp_path / "site"
+    build(runner, archives, index, out)
+    victim = next(archives.glob("korea/005_*.txt"))
+    article = f"articles/{victim.stem.split('_')[1]}.html"
+    assert (out / article).is_file()
+    victim.unlink()
+    line = build(runner, archives, index, out)
+    assert not (out / article).exists()
+    assert ", 1 removed" in line
+
+
+def test_topics_without_articles_have_no_files_and_answer_404(runner, settings, tmp_path) -> None:
+    out = tmp_path / "site"
+    build(runner, Path(str(settings["collection"])), Path(str(settings["index"])), out)
+    assert (out / "feeds" / "korea.rss").is_file()
+    assert not list(out.glob("**/antarctica*")), "an empty topic has files"
+    app = create_app(settings, watch=False)
+    client = app.test_client()
+    for url in ("/feeds/antarctica.rss", "/feeds/antarctica.json", "/topics/antarctica"):
+        response = client.get(url)
+        assert response.status_code == 404 and b"no articles yet" in response.data, url
+    assert client.get("/feeds/antarctica+korea.rss").status_code == 200  # combinations stay
+    app.extensions["feeds"].close()
+
+
+def test_archive_pages_carry_summaries_and_subscription_feeds_the_text(
+    runner, archives: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    build(runner, archives, tmp_path / "index", out)
+    text = "Officials from Pyongyang and Seoul met again"
+    assert text.encode() in (out / "feeds" / "korea.atom").read_bytes()
+    for ext in ("rss", "atom", "json"):
+        page = (out / "feeds" / "korea" / "archive" / f"1.{ext}").read_bytes()
+        assert text.encode() not in page and b"held another round of talks" in page
+        assert not (out / "feeds" / "korea" / "archive" / f"1.{ext}.gz").exists()
+    assert (out / "feeds" / "korea.atom.gz").is_file()
+
+
+def run_on_terminal(command: list[str]) -> tuple[int, str]:
+    """Run with standard error on a pseudo-terminal; its exit status and what it showed."""
+    main_fd, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # the terminal closed: the process ended
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main_fd)
+    return process.wait(timeout=120), shown.decode(errors="replace")
+
+
+def test_progress_shows_only_on_a_terminal(archives: Path, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "feeds", "build", "--collection", str(archives),
+               "--index", str(tmp_path / "index"), "--jobs", "1", "--out"]  # fmt: skip
+    status, shown = run_on_terminal([*command, str(tmp_path / "tty")])
+    assert status == 0, shown
+    assert "rendering" in shown and "doc/s" in shown and "100%" in shown
+    piped = subprocess.run([*command, str(tmp_path / "pipe")], capture_output=True, text=True,
+                           timeout=120, check=True)  # fmt: skip
+    assert "rendering" not in piped.stderr and "%" not in piped.stderr
+    assert piped.stdout.count("\n") == 1 and " files written, " in piped.stdout
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs, unmounted afterwards."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_full_disk_fails_clearly_and_keeps_the_previous_output(
+    settings, tmp_path: Path, small_disk: Path
+) -> None:
+    collection = Path(str(settings["collection"]))
+    out = small_disk / "site"
+    command = [sys.executable, "-m", "feeds", "build", "--collection", str(collection),
+               "--index", str(settings["index"]), "--out", str(out)]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    before, record = tree(out), (small_disk / ".site-build.json").read_bytes()
+    for n in range(300):
+        write_article(collection / "bulk", f"b{n:03d}_{n + 0xB000:016x}.txt", f"Bulk {n} in Tokyo",
+                      "Japan news. " * 40, "More about Tokyo. " * 40)  # fmt: skip
+    failed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1
+    assert "build failed: no space left on the device" in failed.stderr, failed.stderr
+    assert "the previous output in" in failed.stderr and "is unchanged" in failed.stderr
+    assert tree(out) == before
+    assert (small_disk / ".site-build.json").read_bytes() == record
+    assert sorted(p.name for p in small_disk.iterdir()) == [".site-build.json", "site"]
+
+
+def test_a_build_after_a_lost_record_renders_everything_again(
+    runner, archives: Path, tmp_path: Path
+) -> None:
+    index, out = tmp_path / "index", tmp_path / "site"
+    build(runner, archives, index, out)
+    (tmp_path / ".site-build.json").write_text("{not json")
+    add(archives)
+    build(runner, archives, index, out)
+    build(runner, archives, tmp_path / "fresh-index", tmp_path / "full")
+    assert tree(out) == tree(tmp_path / "full")
