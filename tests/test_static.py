@@ -6,8 +6,8 @@ import fcntl
 import os
 import pty
 import shutil
-import subprocess
 import struct
+import subprocess
 import sys
 import termios
 from collections.abc import Callable, Iterator
