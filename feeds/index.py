@@ -30,6 +30,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_LIMIT = 100
 RENDER_CACHE_SIZE = 2048
 SELECTIONS_KEPT = 256  # combinations of topics computed, kept for the life of a snapshot
+TEXTS_KEPT = 256  # articles with their text: a page's items, read once for its three formats
 
 
 class UnknownTopic(LookupError):
@@ -78,6 +79,7 @@ class Snapshot:
     def _finish(self, newest_change: datetime | None = None) -> None:
         self.topic_names = {slug: t.name for slug, t in self.taxonomy.topics.items()}
         self._selected: dict[Selection, tuple[Article, ...]] = {}
+        self._texts: dict[Article, Article] = {}
         if newest_change is None:
             newest_change = max((a.updated for a in self.articles if a.updated), default=EPOCH)
         self.newest_change = newest_change
@@ -122,8 +124,14 @@ class Snapshot:
         """The article with its text, which the snapshot keeps on disk rather than in memory."""
         if article.summary or self.store is None:
             return article
-        text = self.store.text(article.path)
-        return replace(article, summary=text[0], body=text[1:]) if text else article
+        found = self._texts.get(article)
+        if found is None:
+            text = self.store.text(article.path)
+            found = replace(article, summary=text[0], body=text[1:]) if text else article
+            if len(self._texts) >= TEXTS_KEPT:
+                self._texts.clear()
+            self._texts[article] = found
+        return found
 
     def select(self, selection: Selection) -> tuple[Article, ...]:
         """The articles of a selection, newest first."""
