@@ -3,21 +3,27 @@
 The articles are a generated collection; Hugo and Pelican get the same articles converted to
 their content formats, with the topics `feeds list --json` gives each article as tags (and its
 first topic as category), and build per-tag and per-category feeds. Hugo comes from Debian,
-Pelican from PyPI into its own virtual environment under the work folder.
+Pelican from PyPI into its own virtual environment under the work folder; Pelican runs at the
+sizes up to `--pelican-max`. The contenders alternate, run after run. Then feeds rebuilds: with
+nothing changed, and after one new article, checking that only files whose bytes changed were
+written.
 
-    python bench/build.py [--sizes 1000,10000] [--repeat 1] [--limit 900]
+    python bench/build.py [--sizes 10000,100000] [--repeat 1] [--limit 1800]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -141,6 +147,8 @@ class Outcome:
     feeds: int = 0
     output_bytes: int = 0
     kinds: dict[str, int] = field(default_factory=dict)  # files per extension
+    kind_bytes: dict[str, int] = field(default_factory=dict)  # bytes per extension
+    note: str = ""  # what a rebuild wrote, kept and removed
 
 
 def paragraphs_of(path: Path) -> list[str]:
@@ -244,64 +252,144 @@ def count_output(outcome: Outcome, out: Path) -> None:
             outcome.feeds += path.suffix in FEED_SUFFIXES
             outcome.output_bytes += path.stat().st_size
             outcome.kinds[path.suffix] = outcome.kinds.get(path.suffix, 0) + 1
+            size = path.stat().st_size
+            outcome.kind_bytes[path.suffix] = outcome.kind_bytes.get(path.suffix, 0) + size
 
 
-def repeat(tool: str, articles: int, times: int, out: Path, run: Callable[[], Measured]) -> Outcome:
-    outcome = Outcome(tool, articles, [])
+def alternate(
+    articles: int, times: int, contenders: dict[str, tuple[Path, Callable[[], Measured]]]
+) -> list[Outcome]:
+    """Each contender once per round, in turn, so that a change in the machine's load falls
+    on all of them alike."""
+    outcomes = {tool: Outcome(tool, articles, []) for tool in contenders}
     for number in range(times):
-        measured = run()
-        outcome.runs.append(measured)
-        log(f"{tool}, {articles} articles, run {number + 1}: {measured.describe()}")
-        if measured.returncode != 0:
-            break
-    if outcome.runs[-1].returncode == 0 and out.is_dir():
-        count_output(outcome, out)
-    return outcome
+        for tool, (_, run) in contenders.items():
+            if outcomes[tool].runs and outcomes[tool].runs[-1].returncode != 0:
+                continue
+            measured = run()
+            outcomes[tool].runs.append(measured)
+            log(f"{tool}, {articles} articles, run {number + 1}: {measured.describe()}")
+    for tool, (out, _) in contenders.items():
+        if outcomes[tool].runs[-1].returncode == 0 and out.is_dir():
+            count_output(outcomes[tool], out)
+    return list(outcomes.values())
+
+
+def linked_copy(source: Path, target: Path) -> Path:
+    """The collection as hard links: a new article can go in without touching the shared one."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, copy_function=os.link)
+    return target
+
+
+def new_article(folder: Path) -> Path:
+    path = folder / "2025" / "new_00000000000b0001.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "---\ndate: 2025-01-02T09:00:00Z\n---\nSeoul: North and South Korea resume talks\n\n"
+        "Officials from North Korea and South Korea met in Seoul on Thursday.\n"
+        "The talks in Seoul were the first this year, officials in Pyongyang said.\n"
+        "Original Source: www.example.org\n"
+    )
+    return path
+
+
+def inodes(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file's inode and modification time."""
+    found = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            stat = os.stat(path)
+            found[os.path.relpath(path, folder)] = (stat.st_ino, stat.st_mtime_ns)
+    return found
+
+
+def rebuilds(
+    articles: int, build: Callable[[], Measured], folder: Path, out: Path
+) -> list[Outcome]:
+    """feeds rebuilding its last output: nothing changed, then one new article."""
+    same = Outcome("feeds build, no change", articles, [build()])
+    same.note = summary_of(same.runs[-1])
+    log(f"{same.tool}, {articles} articles: {same.runs[-1].describe()} ({same.note})")
+    before = inodes(out)
+    keep = out.with_name(out.name + "-before")
+    shutil.rmtree(keep, ignore_errors=True)
+    shutil.copytree(out, keep, copy_function=os.link)  # the old bytes, to compare with
+    added = new_article(folder)
+    one = Outcome("feeds build, one new article", articles, [build()])
+    after = inodes(out)
+    touched = [name for name, stat in after.items() if before.get(name) != stat]
+    unchanged = [
+        n for n in touched if n in before and (keep / n).read_bytes() == (out / n).read_bytes()
+    ]
+    one.note = (
+        f"{summary_of(one.runs[-1])}; {len(touched):,} files with a new inode or time, "
+        f"{len(unchanged)} of them with the same bytes as before"
+    )
+    log(f"{one.tool}, {articles} articles: {one.runs[-1].describe()} ({one.note})")
+    added.unlink()  # the next run starts from the generated articles again
+    shutil.rmtree(keep, ignore_errors=True)
+    return [same, one]
+
+
+def summary_of(measured: Measured) -> str:
+    """The counts of `feeds build`'s summary line."""
+    found = re.search(r"([\d,]+) files written, ([\d,]+) kept, ([\d,]+) removed", measured.output)
+    if found is None:
+        return measured.describe()
+    return f"{found[1]} written, {found[2]} kept, {found[3]} removed"
 
 
 def measure_size(
-    articles: int, times: int, limit: float, hugo: str, pelican: Path
+    articles: int, times: int, limit: float, hugo: str, pelican: Path | None
 ) -> list[Outcome]:
-    folder = collection(articles)
     work = WORK / "build" / f"n{articles}"
     work.mkdir(parents=True, exist_ok=True)
+    folder = linked_copy(collection(articles), work / "collection")
     listed, records = list_articles(folder, work, limit)
     outcomes = [Outcome("feeds list --json", articles, [listed])]
     log(f"feeds list --json, {articles} articles: {listed.describe()}")
+    cmd = [*feeds_command(), "build", "--collection", str(folder), "--index"]
+    cmd += [str(work / "feeds-index"), "--out", str(work / "feeds-out"), "--base-url", BASE_URL]
 
-    def feeds_build() -> Measured:
-        shutil.rmtree(work / "feeds-index", ignore_errors=True)  # cold: an empty index folder
-        shutil.rmtree(work / "feeds-out", ignore_errors=True)
-        cmd = [*feeds_command(), "build", "--collection", str(folder)]
-        cmd += ["--index", str(work / "feeds-index"), "--out", str(work / "feeds-out")]
-        measured = run_measured(
-            [*cmd, "--base-url", BASE_URL], limit, log_path=work / "feeds-build.log"
-        )
+    def feeds_rebuild() -> Measured:
+        measured = run_measured(cmd, limit, log_path=work / "feeds-build.log")
         for stopped in work.glob(".feeds-out.*"):  # left by a build stopped at the time limit
             shutil.rmtree(stopped, ignore_errors=True)
         return measured
 
-    outcomes.append(repeat("feeds build", articles, times, work / "feeds-out", feeds_build))
-    if not records:
-        return outcomes
-    write_hugo_site(work / "hugo", records)
-    write_pelican_site(work / "pelican", records)
+    def feeds_build() -> Measured:
+        shutil.rmtree(work / "feeds-index", ignore_errors=True)  # cold: an empty index folder
+        shutil.rmtree(work / "feeds-out", ignore_errors=True)
+        (work / ".feeds-out-build.json").unlink(missing_ok=True)
+        return feeds_rebuild()
 
-    def hugo_build() -> Measured:
-        shutil.rmtree(work / "hugo-out", ignore_errors=True)
-        cmd = [hugo, "--quiet", "--source", str(work / "hugo")]
-        cmd += ["--destination", str(work / "hugo-out"), "--cacheDir", str(work / "hugo-cache")]
-        return run_measured(cmd, limit, log_path=work / "hugo.log")
-
-    def pelican_build() -> Measured:
-        site = work / "pelican"
-        cmd = [str(pelican), str(site / "content"), "-s", str(site / "pelicanconf.py")]
-        cmd += ["-o", str(work / "pelican-out"), "-q"]
-        return run_measured(cmd, limit, cwd=site, log_path=work / "pelican.log")
-
-    outcomes.append(repeat("Hugo", articles, times, work / "hugo-out", hugo_build))
-    outcomes.append(repeat("Pelican", articles, times, work / "pelican-out", pelican_build))
+    contenders = {"feeds build": (work / "feeds-out", feeds_build)}
+    if records:
+        write_hugo_site(work / "hugo", records)
+        contenders["Hugo"] = (work / "hugo-out", partial(hugo_build, hugo, work, limit))
+    if records and pelican is not None:
+        write_pelican_site(work / "pelican", records)
+        contenders["Pelican"] = (work / "pelican-out", partial(pelican_build, pelican, work, limit))
+    outcomes += alternate(articles, times, contenders)
+    if outcomes[1].runs[-1].returncode == 0:
+        outcomes += rebuilds(articles, feeds_rebuild, folder, work / "feeds-out")
     return outcomes
+
+
+def hugo_build(hugo: str, work: Path, limit: float) -> Measured:
+    shutil.rmtree(work / "hugo-out", ignore_errors=True)
+    cmd = [hugo, "--quiet", "--source", str(work / "hugo")]
+    cmd += ["--destination", str(work / "hugo-out"), "--cacheDir", str(work / "hugo-cache")]
+    return run_measured(cmd, limit, log_path=work / "hugo.log")
+
+
+def pelican_build(pelican: Path, work: Path, limit: float) -> Measured:
+    site = work / "pelican"
+    cmd = [str(pelican), str(site / "content"), "-s", str(site / "pelicanconf.py")]
+    cmd += ["-o", str(work / "pelican-out"), "-q"]
+    return run_measured(cmd, limit, cwd=site, log_path=work / "pelican.log")
 
 
 def report(outcomes: list[Outcome], times: int, versions: dict[str, str]) -> None:
@@ -328,13 +416,18 @@ def report(outcomes: list[Outcome], times: int, versions: dict[str, str]) -> Non
     figures = table([*header, "Other work (cores)"], rows)
     kinds = "\n".join(
         f"- {o.tool}, {o.articles:,} articles: "
-        + ", ".join(f"{n:,} {ext or '(none)'}" for ext, n in sorted(o.kinds.items()))
+        + ", ".join(
+            f"{n:,} {ext or '(none)'} ({o.kind_bytes.get(ext, 0) / 1e6:,.1f} MB)"
+            for ext, n in sorted(o.kinds.items())
+        )
         for o in outcomes
         if o.kinds
     )
+    notes = "\n".join(f"- {o.tool}, {o.articles:,} articles: {o.note}" for o in outcomes if o.note)
     body = f"""
 Generated collections; each tool builds the same articles from nothing (an empty index folder
-for feeds, an emptied output folder for each, no caches), median of {times} run(s). feeds writes
+for feeds, an emptied output folder for each, no caches), median of {times} run(s), the tools
+taking turns. The rows "no change" and "one new article" are feeds rebuilds (below). feeds writes
 whatever `feeds build` writes (the files by extension are listed below). Hugo (taxonomy
 `tags` = the article's topics as `feeds list --json` gives them, `categories` = its first
 topic; RSS for home, tags and categories, 20 full-text items, minimal HTML layouts) and Pelican
@@ -347,9 +440,16 @@ the machine used during a run, competing with it. Feed files: `.rss`, `.atom`, `
 
 {figures}
 
-Files by extension:
+Files by extension (bytes as `du --apparent-size` counts them):
 
 {kinds}
+
+Rebuilds: `feeds build` again into its last output with the same index, first with nothing
+changed, then after one new article (about Korea, the newest of all) was added to the
+collection. A file "with a new inode or time" was written by the rebuild; each is compared with
+the previous build's copy to find any written with the same bytes:
+
+{notes}
 
 Machine:
 
@@ -360,9 +460,12 @@ Machine:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=parse_sizes, default=[1000, 10000])
+    parser.add_argument("--sizes", type=parse_sizes, default=[10000, 100000])
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool and size")
-    parser.add_argument("--limit", type=float, default=900, help="seconds per build")
+    parser.add_argument("--limit", type=float, default=1800, help="seconds per build")
+    parser.add_argument(
+        "--pelican-max", type=int, default=10000, help="largest size Pelican builds"
+    )
     parser.add_argument(
         "--quiet", type=float, default=120, help="seconds to wait for other work to stop"
     )
@@ -377,7 +480,8 @@ def main() -> None:
     wait_until_quiet(args.quiet)
     outcomes: list[Outcome] = []
     for size in args.sizes:
-        outcomes += measure_size(size, args.repeat, args.limit, hugo, pelican)
+        with_pelican = pelican if size <= args.pelican_max else None
+        outcomes += measure_size(size, args.repeat, args.limit, hugo, with_pelican)
         report(outcomes, args.repeat, versions)
     log(f"build bench done in {time.monotonic() - began:.0f} s")
 
