@@ -310,7 +310,10 @@ def _stage_and_swap(
     try:
         last = out if out.is_dir() else None
         writer = _Writer(staging, last)
-        processes = _write_site(app, work, writer, jobs, progress)
+        try:
+            processes = _write_site(app, work, writer, jobs, progress)
+        finally:
+            writer.close()
         stat = staging.stat()
         work.record.folder, work.record.files = (stat.st_dev, stat.st_ino), writer.files
         work.record.save(pending)
@@ -339,6 +342,14 @@ class _Writer:
         self.folders: set[str] = set()
         self.written: list[str] = []
         self.kept = self.replaced = self.bytes = self.files = 0
+        # Names resolved from open folders: a hundred thousand links walk no long paths.
+        self._to = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+        self._from = os.open(last, os.O_RDONLY | os.O_DIRECTORY) if last is not None else -1
+
+    def close(self) -> None:
+        os.close(self._to)
+        if self._from >= 0:
+            os.close(self._from)
 
     def _folder(self, name: str) -> None:
         folder = name.rpartition("/")[0]
@@ -352,7 +363,7 @@ class _Writer:
             return False
         self._folder(name)
         try:
-            os.link(self.last / name, self.staging / name)
+            os.link(name, name, src_dir_fd=self._from, dst_dir_fd=self._to)
         except FileNotFoundError:
             return False
         except OSError as exc:
