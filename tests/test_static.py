@@ -226,6 +226,22 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
+def test_a_read_only_file_system_fails_clearly_and_keeps_the_output(
+    settings, small_disk: Path
+) -> None:
+    out = small_disk / "site"
+    command = [sys.executable, "-m", "feeds", "build", "--collection", str(settings["collection"]),
+               "--index", str(settings["index"]), "--out", str(out)]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    before = tree(out)
+    add(Path(str(settings["collection"])))
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    failed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1
+    assert "build failed: Read-only file system" in failed.stderr, failed.stderr
+    assert tree(out) == before
+
+
 def test_a_full_disk_fails_clearly_and_keeps_the_previous_output(
     settings, tmp_path: Path, small_disk: Path
 ) -> None:
