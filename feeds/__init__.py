@@ -9,8 +9,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, watch: bool = True) -> Any:
-    """Build the Flask app: settings, then the index of the collection, then the routes."""
+def create_app(
+    config: Mapping[str, Any] | None = None, *, watch: bool = True, resume: bool | None = None
+) -> Any:
+    """Build the Flask app: settings, then the index of the collection, then the routes.
+
+    ``resume`` starts from the snapshot the last run kept (by default when watching, whose
+    first step brings it up to date; otherwise call ``catch_up`` on the index)."""
     from flask import Flask
 
     from .config import Config
@@ -24,7 +29,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, watch: bool = True) -
     )
     app = Flask(__name__)
     app.config["FEEDS"] = settings
-    live = LiveIndex(settings, fast_start=watch and settings.reload_interval > 0)
+    if resume is None:
+        resume = watch and settings.reload_interval > 0
+    live = LiveIndex(settings, fast_start=resume)
     app.extensions["feeds"] = live
     if watch:
         live.start()

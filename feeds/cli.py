@@ -166,8 +166,9 @@ def build(out: Path, jobs: int, **options: Any) -> None:
     config = load_config(**{**options, "reload_interval": 0})
     if not config.collection_path.is_dir():
         raise click.ClickException(f"collection folder not found: {config.collection_path}")
-    app = create_app(config.__dict__, watch=False)
+    app = create_app(config.__dict__, watch=False, resume=True)
     try:
+        app.extensions["feeds"].catch_up()  # the last run's snapshot, and only what changed since
         summary = export(app, out, jobs or os.cpu_count() or 1, progress=sys.stderr.isatty())
     except BuildError as exc:
         raise click.ClickException(f"build failed: {exc}") from None

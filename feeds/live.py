@@ -184,6 +184,12 @@ class LiveIndex:
     def _known_records(self) -> dict[str, FileRecord]:
         return {record.entry.path: record for record in self.store.files()}
 
+    def catch_up(self) -> None:
+        """Compare a resumed snapshot with the collection now, as the watcher does first; for
+        a one-off command such as ``feeds build``, which starts no watcher."""
+        if self._reconcile and self.refresh():
+            self._reconcile = False  # the state kept for the next start has changed: save it
+
     def refresh(self, paths: Iterable[str] | None = None) -> bool:
         """Bring the snapshot up to date: the named files, or the whole collection.
 

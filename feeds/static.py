@@ -208,31 +208,39 @@ class Plan:
 
 def plan(snap: Snapshot, previous: Record | None) -> Plan:
     """The documents of the snapshot, and those among them that may have changed."""
-    docs = site_documents(snap)
     articles = article_fingerprints(snap)
-    settings = settings_fingerprint(snap)
-    record = Record((0, 0), settings, articles, {}, 0)
-    if previous is None or previous.settings != settings:
+    record = Record((0, 0), settings_fingerprint(snap), articles, {}, 0)
+    if previous is None or previous.settings != record.settings:
+        docs = site_documents(snap)
         record.archives = {d.archive: archive_fingerprint(snap, d.archive, articles)
                            for d in docs if d.archive}  # fmt: skip
         return Plan(docs, docs, record)
     touched = _touched(previous.articles, articles)
-    if not touched:
+    if not touched:  # nothing to do: not even a list of the documents
         record.archives, record.files = previous.archives, previous.files
-        return Plan(docs, [], record, changed=False)
+        return Plan([], [], record, changed=False)
+    docs = site_documents(snap)
+    return Plan(docs, _affected(snap, docs, touched, previous, record), record)
+
+
+def _affected(
+    snap: Snapshot, docs: list[Document], touched: set[str], previous: Record, record: Record
+) -> list[Document]:
+    """The documents that depend on what was touched; archive pages only if their items or
+    links moved. Fills in the record's archive fingerprints."""
     render: list[Document] = []
     fingerprints: dict[str, str] = {}
     for doc in docs:
         affected = doc.depends_on is None or not doc.depends_on.isdisjoint(touched)
         if doc.archive:
             if affected and doc.archive not in fingerprints:
-                fingerprints[doc.archive] = archive_fingerprint(snap, doc.archive, articles)
+                fingerprints[doc.archive] = archive_fingerprint(snap, doc.archive, record.articles)
             new = fingerprints.get(doc.archive, previous.archives.get(doc.archive))
             record.archives[doc.archive] = new or ""
             affected = new is None or new != previous.archives.get(doc.archive)
         if affected:
             render.append(doc)
-    return Plan(docs, render, record)
+    return render
 
 
 def _touched(before: dict[str, str], after: dict[str, str]) -> set[str]:

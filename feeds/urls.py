@@ -9,6 +9,7 @@ spelling sorts the slugs; other spellings redirect to it.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 
@@ -54,6 +55,7 @@ def parse_selection(text: str) -> Selection:
     return Selection(any_of=unique, none_of=none_of)
 
 
+@functools.lru_cache(maxsize=4096)  # every URL of a selection spells it: an export makes many
 def selection_key(selection: Selection) -> str:
     """The canonical spelling of a selection."""
     if selection.is_everything:
