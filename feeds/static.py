@@ -38,6 +38,7 @@ from .index import Snapshot
 from .models import Rendered, Selection
 from .render import FORMATS
 from .urls import archive_path, article_path, feed_path, selection_key, topic_path
+from .web import render_article, render_listing, render_opml, render_topics_json
 
 RECORD_VERSION = 1
 CHUNK = 32  # documents a process renders at a time: a few of a topic's archive pages, say
@@ -73,20 +74,18 @@ def file_for(url: str) -> str:
 def site_documents(snap: Snapshot) -> list[Document]:
     """Every page and feed of a snapshot (searches, ``?limit=`` variants and combinations
     aside); topics without articles have none, as `feeds serve` answers them 404."""
-    from .web import render_article, render_listing, render_opml, render_topics_json
-
     topics = [slug for slug in snap.taxonomy.topics if snap.by_topic[slug]]
     docs = [
-        Document("/", partial(_listing, render_listing, snap, Selection()), None),
+        Document("/", partial(_listing, snap, Selection()), None),
         Document("/topics.json", partial(render_topics_json, snap), None),
         Document("/feeds.opml", partial(render_opml, snap, "rss"), None),
     ]
     for slug in topics:
         selection = Selection(all_of=(slug,))
-        docs.append(Document(topic_path(slug), partial(_listing, render_listing, snap, selection),
+        docs.append(Document(topic_path(slug), partial(_listing, snap, selection),
                              frozenset((slug,))))  # fmt: skip
     for a in snap.articles:
-        maker = partial(_article, render_article, snap, a.id)
+        maker = partial(_article, snap, a.id)
         docs.append(Document(article_path(a.id), maker, frozenset(("@" + a.id,)), False))
     for selection in [Selection()] + [Selection(all_of=(slug,)) for slug in topics]:
         docs += feed_documents(snap, selection)
@@ -99,12 +98,14 @@ def feed_documents(snap: Snapshot, selection: Selection) -> list[Document]:
     docs = []
     for ext in FORMATS:
         request = FeedRequest(selection, ext, snap.config.feed_items)
-        docs.append(Document(feed_path(selection, ext), partial(_feed, snap, request), depends_on))
+        maker = partial(render_document, snap, request)
+        docs.append(Document(feed_path(selection, ext), maker, depends_on))
     for n in range(1, archive_pages(len(snap.select(selection))) + 1):
         for ext in FORMATS:
             request = FeedRequest(selection, ext, snap.config.feed_items, page=n)
-            docs.append(Document(archive_path(selection, n, ext), partial(_feed, snap, request),
-                                 depends_on, False, f"{selection_key(selection)}/{n}"))  # fmt: skip
+            maker = partial(render_document, snap, request)
+            docs.append(Document(archive_path(selection, n, ext), maker, depends_on, False,
+                                 f"{selection_key(selection)}/{n}"))  # fmt: skip
     return docs
 
 
@@ -113,17 +114,13 @@ def site_urls(snap: Snapshot) -> list[str]:
     return [doc.url for doc in site_documents(snap)]
 
 
-def _feed(snap: Snapshot, request: FeedRequest, compress: bool) -> Rendered:
-    return render_document(snap, request, compress)
-
-
-def _listing(render: Any, snap: Snapshot, selection: Selection, compress: bool) -> Rendered:
+def _listing(snap: Snapshot, selection: Selection, compress: bool) -> Rendered:
     template = "index.html" if selection.is_everything else "topic.html"
-    return render(snap, selection, template, compress=compress)  # type: ignore[no-any-return]
+    return render_listing(snap, selection, template, compress=compress)
 
 
-def _article(render: Any, snap: Snapshot, article_id: str, compress: bool) -> Rendered:
-    return render(snap, snap.by_id[article_id], compress)  # type: ignore[no-any-return]
+def _article(snap: Snapshot, article_id: str, compress: bool) -> Rendered:
+    return render_article(snap, snap.by_id[article_id], compress)
 
 
 # Fingerprints: what a document's bytes are made of, without rendering it -------------------
