@@ -38,7 +38,13 @@ from .index import Snapshot
 from .models import Rendered, Selection
 from .render import FORMATS
 from .urls import archive_path, article_path, feed_path, selection_key, topic_path
-from .web import render_article, render_listing, render_opml, render_topics_json
+from .web import (
+    render_article,
+    render_listing,
+    render_opml,
+    render_stylesheet,
+    render_topics_json,
+)
 
 RECORD_VERSION = 1
 CHUNK = 32  # documents a process renders at a time: a few of a topic's archive pages, say
@@ -79,6 +85,7 @@ def site_documents(snap: Snapshot) -> list[Document]:
         Document("/", partial(_listing, snap, Selection()), None),
         Document("/topics.json", partial(render_topics_json, snap), None),
         Document("/feeds.opml", partial(render_opml, snap, "rss"), None),
+        Document("/style.css", partial(render_stylesheet, snap), frozenset()),
     ]
     for slug in topics:
         selection = Selection(all_of=(slug,))

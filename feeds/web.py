@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -16,7 +17,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    g,
     redirect,
     render_template,
     request,
@@ -35,6 +35,7 @@ bp = Blueprint("feeds", __name__)
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
+CSS = "text/css; charset=utf-8"
 PAGE_ARTICLES = 50
 _FEED_PATH = re.compile(r"^(?P<selection>[^/]+?)(?:/archive/(?P<page>[0-9]+))?\.(?P<ext>[a-z]+)$")
 
@@ -46,7 +47,6 @@ def snapshot() -> Snapshot:
 
 def send(rendered: Rendered) -> Response:
     """The bytes of one representation, with validators; 304 when the client has them."""
-    g.rendered = rendered  # the static export takes both representations from here
     gzipped = rendered.gzip is not None and request.accept_encodings.quality("gzip") > 0
     response = Response(
         rendered.gzip if gzipped else rendered.body, content_type=rendered.media_type
@@ -239,6 +239,18 @@ def render_article(snap: Snapshot, found: Article, compress: bool = True) -> Ren
         article=found, reasons=reasons, links=feed_links(snap, Selection()),
         opml_url=snap.config.base_url + "/feeds.opml", last_modified=found.updated,
     )  # fmt: skip
+
+
+@bp.get("/style.css")
+def stylesheet() -> Response:
+    snap = snapshot()
+    return send(snap.cached(("style.css",), lambda: render_stylesheet(snap)))
+
+
+def render_stylesheet(snap: Snapshot, compress: bool = True) -> Rendered:
+    """The pages' one stylesheet: a file of its own, fetched once, rather than in every page."""
+    body = (Path(__file__).parent / "templates" / "style.css").read_bytes()
+    return finish(body, CSS, None, compress=compress)
 
 
 @bp.get("/topics.json")

@@ -40,10 +40,11 @@ STATIC = """
             application/atom+xml  atom;
             application/feed+json json;
             text/x-opml           opml;
+            text/css              css;
         }
         charset utf-8;
         charset_types text/html application/rss+xml application/atom+xml application/feed+json
-                      application/json text/x-opml;
+                      application/json text/x-opml text/css;
         etag on;
         gzip_static on;
         gzip on;

@@ -15,4 +15,5 @@ def render(feed: Feed) -> bytes:
         entry.summary(item_summary(article), type="text")
         if article.source and (url := source_url(article.source)):
             entry.feeds.source = (url, article.source, article.updated)
-    return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    # Archive pages, read by programs walking a topic's history, go without indentation.
+    return fg.atom_str(pretty=not feed.archive, encoding="UTF-8", xml_declaration=True)

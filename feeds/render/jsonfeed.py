@@ -56,4 +56,6 @@ def render(feed: Feed) -> bytes:
     if feed.next_url:
         document["next_url"] = feed.next_url
     document["items"] = [item(feed, article) for article in feed.items]
+    if feed.archive:  # read by programs walking a topic's history: no indentation
+        return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -30,7 +30,8 @@ def render(feed: Feed) -> bytes:
         if article.author:
             entry.dc.dc_creator(article.author)
     with render_lock:
-        xml = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+        # Archive pages, read by programs walking a topic's history, go without indentation.
+        xml = fg.rss_str(pretty=not feed.archive, encoding="UTF-8", xml_declaration=True)
     return hex_references(xml)
 
 
