@@ -133,10 +133,16 @@ def _article(snap: Snapshot, article_id: str, compress: bool) -> Rendered:
 # Fingerprints: what a document's bytes are made of, without rendering it -------------------
 
 
+# Settings that say where things are or how the server runs, not what the documents hold.
+NOT_IN_DOCUMENTS = {"collection", "index", "host", "port", "server", "workers", "threads",
+                    "access_log", "reload_interval"}  # fmt: skip
+
+
 def settings_fingerprint(snap: Snapshot) -> str:
     """What every document depends on: the settings, the taxonomy and this code."""
+    settings = sorted((k, v) for k, v in vars(snap.config).items() if k not in NOT_IN_DOCUMENTS)
     digest = hashlib.sha256()
-    digest.update(repr((RECORD_VERSION, sorted(vars(snap.config).items()))).encode())
+    digest.update(repr((RECORD_VERSION, settings)).encode())
     digest.update(repr(snap.taxonomy).encode())
     package = Path(__file__).parent
     for path in sorted(package.rglob("*")):
