@@ -1,0 +1,99 @@
+"""What a new snapshot changed: the feed URLs whose bytes differ, and the surrogate keys to purge.
+
+Every response names what it depends on in its surrogate keys: the topic slugs of its
+selection, ``@<id>`` for an article's page, ``all`` for what depends on every article (the
+``all`` feeds, searches, the index page, the topic list), and ``feeds`` on every response, for
+a change that may reach anything (new topics). A change purges exactly the keys of what it
+touched. Hubs are told of the subscription documents whose bytes changed, in every format: the
+topics the changed articles are in, the combinations of topics readers asked for, and ``all``;
+each is rendered in the old and the new snapshot and compared, so an unchanged feed is never
+named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .compose import FeedRequest
+from .index import Snapshot
+from .models import Selection
+from .render import FORMATS
+
+EVERYTHING = "all"  # the key of responses that depend on every article
+SITE = "feeds"  # the key every response carries
+
+
+def surrogate_keys(depends_on: frozenset[str] | None) -> str:
+    """The keys of a response, space-separated, as Varnish's xkey and CDNs' Surrogate-Key read
+    them."""
+    keys = sorted(depends_on) if depends_on is not None else [EVERYTHING]
+    return " ".join([SITE, *keys])
+
+
+@dataclass(frozen=True)
+class Change:
+    """One snapshot replacing another: the keys to purge, and the snapshots to compare."""
+
+    before: Snapshot
+    after: Snapshot
+    keys: frozenset[str]
+
+    @classmethod
+    def between(cls, before: Snapshot, after: Snapshot) -> Change:
+        touched = after.touched
+        keys = {SITE} if touched is None else {EVERYTHING, *touched}
+        return cls(before, after, frozenset(keys))
+
+    def then(self, later: Change) -> Change:
+        """This change followed by ``later``, as one: what either touched."""
+        return Change(self.before, later.after, self.keys | later.keys)
+
+
+def candidate_selections(change: Change) -> list[Selection]:
+    """The subscription feeds the change may have reached."""
+    after = change.after
+    if after.touched is None:
+        slugs = {s for snap in (change.before, after) for s, a in snap.by_topic.items() if a}
+    else:
+        slugs = {key for key in change.keys if key in after.taxonomy}
+    candidates = [Selection()] + [Selection(all_of=(slug,)) for slug in sorted(slugs)]
+    for selection in list(after.requested):
+        if not slugs.isdisjoint(selection.slugs) or after.touched is None:
+            candidates.append(selection)
+    return candidates
+
+
+def changed_feeds(change: Change) -> list[str]:
+    """The URLs of the subscription documents whose bytes differ, every format."""
+    urls = []
+    for selection in candidate_selections(change):
+        for extension in FORMATS:
+            if _differs(change, selection, extension):
+                urls.append(FeedRequest(selection, extension, change.after.config.feed_items)
+                            .url(change.after))  # fmt: skip
+    return urls
+
+
+def _differs(change: Change, selection: Selection, extension: str) -> bool:
+    documents = []
+    for snap in (change.before, change.after):
+        if any(slug not in snap.taxonomy for slug in selection.slugs):
+            return False  # a feed that appeared has no subscribers; one that went, no bytes
+        request = FeedRequest(selection, extension, snap.config.feed_items)
+        documents.append(snap.document(request).etag)
+    return documents[0] != documents[1]
+
+
+def batches(keys: Iterable[str], limit: int = 4000) -> list[str]:
+    """Keys joined into headers of at most ``limit`` bytes (caches cap a header's length)."""
+    found: list[str] = []
+    current = ""
+    for key in sorted(keys):
+        if current and len(current) + 1 + len(key) > limit:
+            found.append(current)
+            current = ""
+        current = f"{current} {key}" if current else key
+    if current:
+        found.append(current)
+    return found

@@ -1,0 +1,356 @@
+"""Telling WebSub hubs and caches of changes, in the background.
+
+When a snapshot replaces another, each cache in ``FEEDS_PURGE_URLS`` gets a soft purge of the
+surrogate keys that changed, and each hub in ``FEEDS_WEBSUB_HUBS`` a ``publish`` ping for every
+subscription feed whose bytes changed (see :mod:`feeds.changes`). The pings of a change wait
+for the first attempt of its purges, so a hub that fetches the feed through the cache gets the
+new copy.
+
+Each endpoint has its own thread and queue: a hub that is down or never answers delays
+nothing but its own pings, never a snapshot, a request, another hub or a purge. Every request
+is bounded: one deadline from connecting to the last byte (a slow drip is cut there), at most
+``MAX_ANSWER`` bytes of an answer read (a huge body is never read whole), redirects never
+followed (requests go only to the configured URLs), and at most ``MAX_PENDING`` requests queued.
+Failures are retried with exponential backoff and jitter, ``ATTEMPTS`` times in all; each one is
+logged, and so is giving up.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import heapq
+import http.client
+import itertools
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from . import __version__
+from .changes import Change, batches, changed_feeds
+from .config import Config
+from .index import Snapshot
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 5.0  # seconds for one request, from connecting to the last byte read
+ATTEMPTS = 5  # in all: over about 15 s of backoff, which outlasts a restart of a hub or a cache
+BACKOFF = 1.0  # seconds before the first retry, doubled for each one after it
+MAX_ANSWER = 64 * 1024  # bytes of an answer read at most; only its status matters
+MAX_PENDING = 10_000  # requests queued per endpoint; past it the newest are dropped
+USER_AGENT = f"feeds/{__version__}"
+
+
+class Refused(Exception):
+    """The endpoint answered that it will not do it: trying again would not help."""
+
+
+class Failed(Exception):
+    """No usable answer (refused connection, timeout, 5xx, 429): worth another try."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One request to an endpoint."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    what: str  # for the log
+
+
+def publish(hub: str, topic: str) -> Outgoing:
+    """A WebSub publish ping; hubs read the topic as ``hub.url`` or as ``hub.topic``."""
+    body = urlencode({"hub.mode": "publish", "hub.topic": topic, "hub.url": topic}).encode()
+    headers = (("Content-Type", "application/x-www-form-urlencoded"),)
+    return Outgoing("POST", hub, headers, body, f"ping for {topic}")
+
+
+def purge(cache: str, keys: str) -> Outgoing:
+    """A soft purge of surrogate keys: Varnish's xkey reads the first header, CDNs the second."""
+    headers = (("xkey-softpurge", keys), ("Surrogate-Key", keys))
+    return Outgoing("PURGE", cache, headers, b"", f"purge of {keys}")
+
+
+def exchange(outgoing: Outgoing, timeout: float = TIMEOUT) -> int:
+    """Send one request and return the status, within ``timeout`` seconds whatever the peer
+    does; raises :class:`Refused` or :class:`Failed`."""
+    parts = urlsplit(outgoing.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused(f"{outgoing.url!r} is not an http or https URL")
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = kind(parts.hostname, parts.port, timeout=timeout)
+    deadline = time.monotonic() + timeout
+    cut = threading.Event()
+    timer: threading.Timer | None = None
+    try:
+        connection.connect()
+        timer = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (connection, cut))
+        timer.daemon = True
+        timer.start()
+        headers = {"User-Agent": USER_AGENT, "Connection": "close", **dict(outgoing.headers)}
+        path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        connection.request(outgoing.method, path, body=outgoing.body, headers=headers)
+        response = connection.getresponse()
+        response.read(MAX_ANSWER)  # the rest is never read: the connection closes
+        status = response.status
+    except (OSError, http.client.HTTPException) as exc:
+        reason = f"no answer within {timeout:g} s" if cut.is_set() else _describe(exc)
+        raise Failed(reason) from None
+    finally:
+        if timer is not None:
+            timer.cancel()
+        connection.close()
+    return _judge(status, timeout)
+
+
+def _judge(status: int, timeout: float) -> int:
+    if 200 <= status < 300:
+        return status
+    if 300 <= status < 400:
+        raise Refused(f"answered {status}: redirects are not followed; set the URL it names")
+    if status == 429 or status >= 500:
+        raise Failed(f"answered {status}")
+    raise Refused(f"answered {status}")
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    """The deadline passed: end the exchange, however slowly the peer was still sending."""
+    cut.set()
+    sock = connection.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # closed meanwhile
+
+
+class Countdown:
+    """Opens once every one of ``count`` things is done."""
+
+    def __init__(self, count: int) -> None:
+        self.left = count
+        self.opened = threading.Event()
+        self._lock = threading.Lock()
+        if count <= 0:
+            self.opened.set()
+
+    def one_done(self) -> None:
+        with self._lock:
+            self.left -= 1
+            if self.left <= 0:
+                self.opened.set()
+
+
+@dataclass(order=True)
+class _Job:
+    due: float
+    number: int
+    outgoing: Outgoing = field(compare=False)
+    attempt: int = field(default=1, compare=False)
+    after: Countdown | None = field(default=None, compare=False)  # wait for it first
+    first_done: Callable[[], None] | None = field(default=None, compare=False)
+
+
+class Endpoint:
+    """One hub or cache: its own queue and thread, its requests sent one at a time."""
+
+    def __init__(self, url: str, role: str, timeout: float = TIMEOUT) -> None:
+        self.url, self.role, self.timeout = url, role, timeout
+        self._jobs: list[_Job] = []
+        self._waiting: set[Outgoing] = set()  # queued and not yet tried: never queued twice
+        self._busy = False
+        self._numbers = itertools.count()
+        self._condition = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name=f"feeds-{role}", daemon=True)
+        self._thread.start()
+
+    def put(
+        self, outgoing: Outgoing, after: Countdown | None = None,
+        first_done: Callable[[], None] | None = None,
+    ) -> None:  # fmt: skip
+        with self._condition:
+            if outgoing in self._waiting:
+                if first_done is not None:
+                    first_done()  # the request already queued stands for this one
+                return
+            if len(self._jobs) >= MAX_PENDING:
+                log.error("%s %s: %d requests waiting; %s dropped",
+                          self.role, self.url, len(self._jobs), outgoing.what)  # fmt: skip
+                if first_done is not None:
+                    first_done()
+                return
+            self._waiting.add(outgoing)
+            job = _Job(time.monotonic(), next(self._numbers), outgoing, 1, after, first_done)
+            heapq.heappush(self._jobs, job)
+            self._condition.notify()
+
+    def idle(self) -> bool:
+        with self._condition:
+            return not self._jobs and not self._busy
+
+    def close(self) -> None:
+        with self._condition:
+            self._stop = True
+            self._condition.notify()
+
+    def _next(self) -> _Job | None:
+        with self._condition:
+            while not self._stop:
+                wait = self._jobs[0].due - time.monotonic() if self._jobs else None
+                if wait is not None and wait <= 0:
+                    self._busy = True
+                    return heapq.heappop(self._jobs)
+                self._condition.wait(wait)
+            return None
+
+    def _run(self) -> None:
+        while (job := self._next()) is not None:
+            try:
+                if job.after is not None:
+                    job.after.opened.wait(2 * self.timeout)  # bounded: a stuck purge delays little
+                self._attempt(job)
+            except Exception:
+                log.exception("%s %s: %s failed", self.role, self.url, job.outgoing.what)
+            finally:
+                with self._condition:
+                    self._busy = False
+
+    def _attempt(self, job: _Job) -> None:
+        outgoing = job.outgoing
+        if job.attempt == 1:
+            with self._condition:
+                self._waiting.discard(outgoing)
+        try:
+            exchange(outgoing, self.timeout)
+            log.debug("%s %s: %s done", self.role, self.url, outgoing.what)
+        except Refused as exc:
+            log.error("%s %s refused the %s: %s; not retried",
+                      self.role, self.url, outgoing.what, exc)  # fmt: skip
+        except Failed as exc:
+            self._retry(job, str(exc))
+        finally:
+            if job.first_done is not None:
+                job.first_done()
+                job.first_done = None
+
+    def _retry(self, job: _Job, reason: str) -> None:
+        what = job.outgoing.what
+        if job.attempt >= ATTEMPTS:
+            log.error("%s %s: %s failed (%s); gave up after %d attempts",
+                      self.role, self.url, what, reason, job.attempt)  # fmt: skip
+            return
+        delay = BACKOFF * 2 ** (job.attempt - 1) * random.uniform(0.5, 1.5)
+        log.warning("%s %s: %s failed (%s); attempt %d of %d in %.1f s",
+                    self.role, self.url, what, reason, job.attempt + 1, ATTEMPTS, delay)  # fmt: skip
+        with self._condition:
+            job.due, job.attempt, job.after = time.monotonic() + delay, job.attempt + 1, None
+            job.number = next(self._numbers)
+            heapq.heappush(self._jobs, job)
+            self._condition.notify()
+
+
+class Notifier:
+    """Turns each new snapshot into purges and pings; every call returns at once."""
+
+    def __init__(self, config: Config, lock: Path | None = None) -> None:
+        self.hubs = [Endpoint(url, "hub") for url in config.hubs]
+        self.caches = [Endpoint(url, "cache") for url in config.purges]
+        self._lock_path = lock
+        self._lock_file: int | None = None
+        self._pending: Change | None = None
+        self._planning = False
+        self._condition = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="feeds-notify", daemon=True)
+        self._thread.start()
+
+    def snapshot_changed(self, before: Snapshot, after: Snapshot) -> None:
+        """What :attr:`LiveIndex.on_change` calls: queue the change, merged with any waiting."""
+        change = Change.between(before, after)
+        with self._condition:
+            self._pending = change if self._pending is None else self._pending.then(change)
+            self._condition.notify()
+
+    def ping(self, urls: Iterable[str]) -> None:
+        """Tell every hub of these feed URLs (for a static export)."""
+        for url in urls:
+            for hub in self.hubs:
+                hub.put(publish(hub.url, url))
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every request was sent or given up; False if ``timeout`` passed first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._condition:
+                planning = self._pending is not None or self._planning
+            if not planning and all(e.idle() for e in (*self.hubs, *self.caches)):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def close(self) -> None:
+        with self._condition:
+            self._stop = True
+            self._condition.notify()
+        for endpoint in (*self.hubs, *self.caches):
+            endpoint.close()
+        if self._lock_file is not None:
+            os.close(self._lock_file)
+            self._lock_file = None
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while self._pending is None and not self._stop:
+                    self._condition.wait()
+                if self._stop:
+                    return
+                change, self._pending, self._planning = self._pending, None, True
+            try:
+                self._send(change)
+            except Exception:
+                log.exception("notifying hubs and caches of a change failed")
+            finally:
+                with self._condition:
+                    self._planning = False
+
+    def _send(self, change: Change) -> None:
+        keys = batches(change.keys)
+        purged = Countdown(len(keys) * len(self.caches))
+        for cache in self.caches:
+            for batch in keys:
+                cache.put(purge(cache.url, batch), first_done=purged.one_done)
+        if not self.hubs or not self._pings_here():
+            return
+        urls = changed_feeds(change)
+        log.info("telling %d hubs of %d changed feeds", len(self.hubs), len(urls))
+        for url in urls:
+            for hub in self.hubs:
+                hub.put(publish(hub.url, url), after=purged)
+
+    def _pings_here(self) -> bool:
+        """Whether this process pings: of the workers sharing an index folder, one does, so
+        a hub hears of each change once."""
+        if self._lock_path is None:
+            return True
+        if self._lock_file is None:
+            self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_file = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            return False
