@@ -17,6 +17,7 @@ logged, and so is giving up.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import heapq
 import http.client
@@ -130,10 +131,8 @@ def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
     cut.set()
     sock = connection.sock
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):  # closed meanwhile
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # closed meanwhile
 
 
 class Countdown:
@@ -253,8 +252,10 @@ class Endpoint:
                       self.role, self.url, what, reason, job.attempt)  # fmt: skip
             return
         delay = BACKOFF * 2 ** (job.attempt - 1) * random.uniform(0.5, 1.5)
-        log.warning("%s %s: %s failed (%s); attempt %d of %d in %.1f s",
-                    self.role, self.url, what, reason, job.attempt + 1, ATTEMPTS, delay)  # fmt: skip
+        log.warning(
+            "%s %s: %s failed (%s); attempt %d of %d in %.1f s",
+            self.role, self.url, what, reason, job.attempt + 1, ATTEMPTS, delay,
+        )  # fmt: skip
         with self._condition:
             job.due, job.attempt, job.after = time.monotonic() + delay, job.attempt + 1, None
             job.number = next(self._numbers)
@@ -319,6 +320,7 @@ class Notifier:
                 if self._stop:
                     return
                 change, self._pending, self._planning = self._pending, None, True
+                assert change is not None
             try:
                 self._send(change)
             except Exception:

@@ -24,9 +24,9 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from . import directory
-from .config import Config
-from .compose import FeedRequest, archive_pages, finish, matches, normalise_query
 from .changes import surrogate_keys
+from .compose import FeedRequest, archive_pages, finish, matches, normalise_query
+from .config import Config
 from .index import MAX_LIMIT, Snapshot, UnknownTopic, depends_on
 from .live import LiveIndex
 from .models import Rendered, Selection
