@@ -102,6 +102,8 @@ def exchange(outgoing: Outgoing, timeout: float = TIMEOUT) -> int:
         response = connection.getresponse()
         response.read(MAX_ANSWER)  # the rest is never read: the connection closes
         status = response.status
+        if cut.is_set():  # what came before the cut may look whole: it is not to be trusted
+            raise TimeoutError
     except (OSError, http.client.HTTPException) as exc:
         reason = f"no answer within {timeout:g} s" if cut.is_set() else _describe(exc)
         raise Failed(reason) from None
@@ -165,8 +167,8 @@ class _Job:
 class Endpoint:
     """One hub or cache: its own queue and thread, its requests sent one at a time."""
 
-    def __init__(self, url: str, role: str, timeout: float = TIMEOUT) -> None:
-        self.url, self.role, self.timeout = url, role, timeout
+    def __init__(self, url: str, role: str, timeout: float | None = None) -> None:
+        self.url, self.role, self.timeout = url, role, timeout or TIMEOUT
         self._jobs: list[_Job] = []
         self._waiting: set[Outgoing] = set()  # queued and not yet tried: never queued twice
         self._busy = False
