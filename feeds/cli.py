@@ -154,7 +154,11 @@ def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
     "--jobs", type=click.IntRange(min=0), default=0, show_default="every core",
     help="Processes that render documents at once.",
 )  # fmt: skip
-def build(out: Path, jobs: int, **options: Any) -> None:
+@click.option(
+    "--ping", is_flag=True,
+    help="Tell the hubs of FEEDS_WEBSUB_HUBS of every feed whose bytes this build changed.",
+)  # fmt: skip
+def build(out: Path, jobs: int, ping: bool, **options: Any) -> None:
     """Write every feed and page as static files, the same bytes the server sends."""
     from . import create_app
     from .static import site_urls, usable_jobs, write_site
@@ -162,6 +166,8 @@ def build(out: Path, jobs: int, **options: Any) -> None:
     config = load_config(**{**options, "reload_interval": 0})
     if not config.collection_path.is_dir():
         raise click.ClickException(f"collection folder not found: {config.collection_path}")
+    if ping and not config.hubs:
+        raise click.ClickException("--ping needs the hubs: set FEEDS_WEBSUB_HUBS")
     app = create_app(config.__dict__, watch=False)
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +178,7 @@ def build(out: Path, jobs: int, **options: Any) -> None:
         urls = site_urls(app.extensions["feeds"].snapshot)
         jobs = usable_jobs(jobs or os.cpu_count() or 1, len(urls))
         count = write_site(app, urls, staging, jobs, previous=out if out.is_dir() else None)
+        changed = changed_feeds(urls, staging, out, config) if ping else []
         _swap(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -179,6 +186,40 @@ def build(out: Path, jobs: int, **options: Any) -> None:
     finally:
         app.extensions["feeds"].close()
     click.echo(f"wrote {count} files to {out} ({jobs} {'process' if jobs == 1 else 'processes'})")
+    if ping:
+        _ping(config, changed)
+
+
+def changed_feeds(urls: list[str], staging: Path, out: Path, config: Config) -> list[str]:
+    """The URLs of the subscription feeds whose files this build changed (not new ones)."""
+    from .static import file_for
+
+    feeds = [u for u in urls if u.startswith("/feeds/") and "/archive/" not in u]
+    changed = []
+    for url in feeds:
+        new, old = staging / file_for(url), out / file_for(url)
+        try:
+            if old.samefile(new) or old.read_bytes() == new.read_bytes():
+                continue  # kept from the last build, or written again the same
+        except FileNotFoundError:
+            continue  # a new feed: nobody can have subscribed to it yet
+        changed.append(config.base_url + url)
+    return changed
+
+
+PING_SECONDS = 60.0  # a build waits this long at most for its pings; failures are logged
+
+
+def _ping(config: Config, urls: list[str]) -> None:
+    from .push import Notifier
+
+    notifier = Notifier(config)
+    notifier.ping(urls)
+    done = notifier.flush(PING_SECONDS)
+    notifier.close()
+    hubs = len(config.hubs)
+    click.echo(f"told {hubs} {'hub' if hubs == 1 else 'hubs'} of {len(urls)} changed feeds"
+               + ("" if done else " (some pings were still waiting)"))  # fmt: skip
 
 
 def _swap(staging: Path, out: Path) -> None:

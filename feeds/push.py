@@ -175,8 +175,9 @@ class Endpoint:
         self._numbers = itertools.count()
         self._condition = threading.Condition()
         self._stop = False
-        self._thread = threading.Thread(target=self._run, name=f"feeds-{role}", daemon=True)
-        self._thread.start()
+        # Started at the first request: an app that never changes runs no thread (so
+        # `feeds build` may still fork its rendering processes).
+        self._thread: threading.Thread | None = None
 
     def put(
         self, outgoing: Outgoing, after: Countdown | None = None,
@@ -193,6 +194,10 @@ class Endpoint:
                 if first_done is not None:
                     first_done()
                 return
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"feeds-{self.role}",
+                                                daemon=True)  # fmt: skip
+                self._thread.start()
             self._waiting.add(outgoing)
             job = _Job(time.monotonic(), next(self._numbers), outgoing, 1, after, first_done)
             heapq.heappush(self._jobs, job)
@@ -277,14 +282,17 @@ class Notifier:
         self._planning = False
         self._condition = threading.Condition()
         self._stop = False
-        self._thread = threading.Thread(target=self._run, name="feeds-notify", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None  # started at the first change
 
     def snapshot_changed(self, before: Snapshot, after: Snapshot) -> None:
         """What :attr:`LiveIndex.on_change` calls: queue the change, merged with any waiting."""
         change = Change.between(before, after)
         with self._condition:
             self._pending = change if self._pending is None else self._pending.then(change)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="feeds-notify",
+                                                daemon=True)  # fmt: skip
+                self._thread.start()
             self._condition.notify()
 
     def ping(self, urls: Iterable[str]) -> None:

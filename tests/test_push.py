@@ -352,3 +352,48 @@ def test_one_worker_of_several_pings(pushing, collection, settings) -> None:  # 
             assert app.extensions["feeds-push"].flush(DEADLINE)
         topics = [parse_qs(body.decode())["hub.topic"][0] for _, _, _, body in pings]
     assert len(topics) == len(set(topics)) > 0
+
+
+# The static export -----------------------------------------------------------------------
+
+
+def test_build_ping_names_the_feeds_this_build_changed(runner, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from feeds.cli import main
+
+    out = tmp_path / "site"
+    options = ["--collection", str(settings["collection"]), "--index", str(settings["index"]),
+               "--out", str(out), "--base-url", BASE_URL, "--jobs", "1"]  # fmt: skip
+
+    def feeds() -> dict[str, bytes]:
+        return {BASE_URL + "/feeds/" + p.name: p.read_bytes()
+                for p in (out / "feeds").glob("*.*") if p.suffix != ".gz"}  # fmt: skip
+
+    with endpoint(status(202)) as (hub, pings):
+        env = {"FEEDS_WEBSUB_HUBS": hub, "FEEDS_GIT_DATES": "0"}
+        first = runner.invoke(main, ["build", *options, "--ping"], env=env)
+        assert first.exit_code == 0, first.output
+        assert "told 1 hub of 0 changed feeds" in first.output  # every file is new
+        assert f'<atom:link href="{hub}" rel="hub"/>' in (out / "feeds/korea.rss").read_text()
+        before = feeds()
+        write_article(Path(str(settings["collection"])), "new_00000000000000f2.txt",
+                      "Tokyo shares close higher", "Japanese shares rose in Tokyo.",
+                      date="2025-06-01T00:00:00Z")  # fmt: skip
+        second = runner.invoke(main, ["build", *options, "--ping"], env=env)
+        assert second.exit_code == 0, second.output
+    after = feeds()
+    changed = {url for url, body in after.items() if url in before and before[url] != body}
+    topics = [parse_qs(body.decode())["hub.topic"][0] for *_, body in pings]
+    assert BASE_URL + "/feeds/japan.atom" in changed
+    assert BASE_URL + "/feeds/korea.rss" not in changed
+    assert sorted(topics) == sorted(changed)
+    assert f"told 1 hub of {len(changed)} changed feeds" in second.output
+
+
+def test_build_ping_needs_hubs(runner, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from feeds.cli import main
+
+    options = ["--collection", str(settings["collection"]), "--index", str(settings["index"]),
+               "--out", str(tmp_path / "site")]  # fmt: skip
+    result = runner.invoke(main, ["build", *options, "--ping"], env={"FEEDS_WEBSUB_HUBS": ""})
+    assert result.exit_code != 0 and "FEEDS_WEBSUB_HUBS" in result.output
+    assert not (tmp_path / "site").exists()
