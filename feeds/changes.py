@@ -64,25 +64,27 @@ def candidate_selections(change: Change) -> list[Selection]:
     return candidates
 
 
-def changed_feeds(change: Change) -> list[str]:
-    """The URLs of the subscription documents whose bytes differ, every format."""
-    urls = []
+def changed_feeds(change: Change) -> dict[str, str]:
+    """The URLs of the subscription documents whose bytes differ, every format, each with
+    its new ETag."""
+    changed = {}
     for selection in candidate_selections(change):
         for extension in FORMATS:
-            if _differs(change, selection, extension):
-                urls.append(FeedRequest(selection, extension, change.after.config.feed_items)
-                            .url(change.after))  # fmt: skip
-    return urls
+            etags = _etags(change, selection, extension)
+            if etags is not None and etags[0] != etags[1]:
+                url = FeedRequest(selection, extension, change.after.config.feed_items)
+                changed[url.url(change.after)] = etags[1]
+    return changed
 
 
-def _differs(change: Change, selection: Selection, extension: str) -> bool:
-    documents = []
+def _etags(change: Change, selection: Selection, extension: str) -> tuple[str, str] | None:
+    found = []
     for snap in (change.before, change.after):
         if any(slug not in snap.taxonomy for slug in selection.slugs):
-            return False  # a feed that appeared has no subscribers; one that went, no bytes
+            return None  # a feed that appeared has no subscribers; one that went, no bytes
         request = FeedRequest(selection, extension, snap.config.feed_items)
-        documents.append(snap.document(request).etag)
-    return documents[0] != documents[1]
+        found.append(snap.document(request).etag)
+    return found[0], found[1]
 
 
 def batches(keys: Iterable[str], limit: int = 4000) -> list[str]:

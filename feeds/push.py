@@ -80,8 +80,14 @@ def purge(cache: str, keys: str) -> Outgoing:
     return Outgoing("PURGE", cache, headers, b"", f"purge of {keys}")
 
 
-def exchange(outgoing: Outgoing, timeout: float = TIMEOUT) -> int:
-    """Send one request and return the status, within ``timeout`` seconds whatever the peer
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: http.client.HTTPMessage
+
+
+def exchange(outgoing: Outgoing, timeout: float = TIMEOUT) -> Answer:
+    """Send one request and return the answer, within ``timeout`` seconds whatever the peer
     does; raises :class:`Refused` or :class:`Failed`."""
     parts = urlsplit(outgoing.url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -101,7 +107,7 @@ def exchange(outgoing: Outgoing, timeout: float = TIMEOUT) -> int:
         connection.request(outgoing.method, path, body=outgoing.body, headers=headers)
         response = connection.getresponse()
         response.read(MAX_ANSWER)  # the rest is never read: the connection closes
-        status = response.status
+        answer = Answer(response.status, response.headers)
         if cut.is_set():  # what came before the cut may look whole: it is not to be trusted
             raise TimeoutError
     except (OSError, http.client.HTTPException) as exc:
@@ -111,12 +117,13 @@ def exchange(outgoing: Outgoing, timeout: float = TIMEOUT) -> int:
         if timer is not None:
             timer.cancel()
         connection.close()
-    return _judge(status, timeout)
+    return _judge(answer)
 
 
-def _judge(status: int, timeout: float) -> int:
+def _judge(answer: Answer) -> Answer:
+    status = answer.status
     if 200 <= status < 300:
-        return status
+        return answer
     if 300 <= status < 400:
         raise Refused(f"answered {status}: redirects are not followed; set the URL it names")
     if status == 429 or status >= 500:
@@ -270,6 +277,35 @@ class Endpoint:
             self._condition.notify()
 
 
+SETTLE_SECONDS = 2.0  # a change's pings wait at most this long for the cache's new copies
+
+
+def settle(changed: dict[str, str]) -> bool:
+    """Fetch each changed feed from its public URL until the cache in front serves its new
+    bytes (whose ETag is given), for at most ``SETTLE_SECONDS`` in all.
+
+    After a soft purge a cache serves its old copy once more while it fetches the new one; a
+    hub that fetched then would push the old feed. The fetches ask for gzip, as hubs and most
+    readers do, and their first one is what makes the cache fetch.
+    """
+    deadline = time.monotonic() + SETTLE_SECONDS
+    headers = (("Accept-Encoding", "gzip"),)
+    for url, etag in changed.items():
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                answer = exchange(Outgoing("GET", url, headers, b"", f"fetch of {url}"), left)
+                if answer.headers.get("ETag", "").strip('W/"').removesuffix("-gzip") == etag:
+                    break
+            except (Refused, Failed) as exc:
+                log.warning("cache: the fetch of %s failed (%s)", url, exc)
+                return False
+            time.sleep(0.01)
+        else:
+            log.warning("the cache did not serve the new copies within %g s", SETTLE_SECONDS)
+            return False
+    return True
+
+
 class Notifier:
     """Turns each new snapshot into purges and pings; every call returns at once."""
 
@@ -347,11 +383,14 @@ class Notifier:
                 cache.put(purge(cache.url, batch), first_done=purged.one_done)
         if not self.hubs or not self._pings_here():
             return
-        urls = changed_feeds(change)
-        log.info("telling %d hubs of %d changed feeds", len(self.hubs), len(urls))
-        for url in urls:
+        changed = changed_feeds(change)
+        if self.caches:
+            purged.opened.wait(2 * TIMEOUT)
+            settle(changed)
+        log.info("telling %d hubs of %d changed feeds", len(self.hubs), len(changed))
+        for url in changed:
             for hub in self.hubs:
-                hub.put(publish(hub.url, url), after=purged)
+                hub.put(publish(hub.url, url))
 
     def _pings_here(self) -> bool:
         """Whether this process pings: of the workers sharing an index folder, one does, so
