@@ -78,6 +78,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/http.py
 	$(BIN)/python bench/index.py
 	$(BIN)/python bench/build.py
+	$(BIN)/python bench/cache.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
