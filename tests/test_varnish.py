@@ -14,11 +14,13 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from servers import Reply, feeds_env, free_port, get, running, stop
+from test_websub import hub, listening, signed, subscribe, titles
 
 from conftest import DATA, write_article
 
@@ -49,6 +51,13 @@ class Stack:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
+    with start(tmp_path) as found:
+        yield found
+
+
+@contextmanager
+def start(tmp_path: Path, **settings: str) -> Iterator[Stack]:
+    """`feeds serve` behind Varnish, purging it; ``settings`` are more FEEDS_ variables."""
     collection = tmp_path / "collection"
     shutil.copytree(DATA / "collection", collection)
     app_port, cache_port = free_port(), free_port()
@@ -60,7 +69,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         "--index", str(tmp_path / "index"), "--host", "127.0.0.1", "--port", str(app_port),
         "--base-url", cache,
     ]  # fmt: skip
-    env = feeds_env(purge_urls=cache + "/", reload_interval="0.2")
+    env = feeds_env(purge_urls=cache + "/", reload_interval="0.2", **settings)
     varnish = [
         VARNISHD, "-F", "-a", f"127.0.0.1:{cache_port}", "-f", str(vcl), "-n", str(tmp_path / "v"),
         "-p", "http_gzip_support=off", "-s", "malloc,32m",
@@ -157,3 +166,26 @@ def test_purges_are_taken_from_this_machine_only(stack: Stack) -> None:
     taken = purge(stack.cache, "russia", how="xkey-purge")
     assert taken.status == 200 and b"Purged 1" in taken.body
     assert get(url, IDENTITY).header("X-Cache") == "MISS"
+
+
+def test_a_hub_fetching_through_the_cache_pushes_the_new_article(tmp_path: Path) -> None:
+    with (
+        hub(tmp_path / "hub") as real_hub,
+        listening() as subscriber,
+        start(tmp_path, websub_hubs=real_hub) as stack,
+    ):
+        korea = stack.cache + "/feeds/korea.rss"
+        for encoding in ("gzip", "identity"):  # the cache holds both forms of the old feed
+            get(korea, {"Accept-Encoding": encoding})
+        subscribe(real_hub, subscriber, korea)
+        write_article(stack.collection / "korea", "hotline.txt", TITLE,
+                      "North Korea and South Korea reopened the hotline.",
+                      "Officials in Seoul said so.", date="2025-05-01T00:00:00Z")  # fmt: skip
+        deadline = time.monotonic() + DEADLINE
+        while not subscriber.to(korea):
+            assert time.monotonic() < deadline, "no push within the deadline"
+            time.sleep(0.05)
+        [pushed] = subscriber.to(korea)
+        assert signed(pushed)
+        # The cache had the old feed; the hub fetched it through the cache after the purge.
+        assert TITLE in titles(pushed.body)

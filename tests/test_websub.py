@@ -57,6 +57,13 @@ class Subscriber:
 
 @pytest.fixture
 def subscriber() -> Iterator[Subscriber]:
+    with listening() as found:
+        yield found
+
+
+@contextmanager
+def listening() -> Iterator[Subscriber]:
+    """A subscriber on a free port of 127.0.0.1."""
     port = free_port()
     found = Subscriber(f"http://127.0.0.1:{port}/callback")
 
