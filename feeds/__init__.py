@@ -32,6 +32,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, watch: bool = True) -
         notifier = Notifier(settings, lock=settings.index_path / "push.lock")
         live.on_change = notifier.snapshot_changed
         app.extensions["feeds-push"] = notifier
+        if watch and not live.resumed:
+            notifier.purge_everything()  # copies cached before the start may all be stale
     if watch:
         live.start()
     app.register_blueprint(bp)

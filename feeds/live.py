@@ -120,6 +120,7 @@ class LiveIndex:
         self._load_taxonomy()
         started = self._resume() if fast_start else None
         self._reconcile = started is not None
+        self.resumed = started is not None  # else made whole: what changed since is unknown
         self.snapshot: Snapshot = started or self._rebuild(self._known_records())
         if not self._reconcile:
             self._save_state()

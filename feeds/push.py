@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from . import __version__
-from .changes import Change, batches, changed_feeds
+from .changes import SITE, Change, batches, changed_feeds
 from .config import Config
 from .index import Snapshot
 
@@ -330,6 +330,11 @@ class Notifier:
                                                 daemon=True)  # fmt: skip
                 self._thread.start()
             self._condition.notify()
+
+    def purge_everything(self) -> None:
+        """Purge every response feeds sent (at a start that could not tell what changed)."""
+        for cache in self.caches:
+            cache.put(purge(cache.url, SITE))
 
     def ping(self, urls: Iterable[str]) -> None:
         """Tell every hub of these feed URLs (for a static export)."""

@@ -397,3 +397,22 @@ def test_build_ping_needs_hubs(runner, settings, tmp_path: Path) -> None:  # typ
     result = runner.invoke(main, ["build", *options, "--ping"], env={"FEEDS_WEBSUB_HUBS": ""})
     assert result.exit_code != 0 and "FEEDS_WEBSUB_HUBS" in result.output
     assert not (tmp_path / "site").exists()
+
+
+def test_a_start_that_could_not_resume_purges_everything(settings) -> None:  # type: ignore[no-untyped-def]
+    with endpoint(status(200)) as (cache, purges):
+        app = create_app({**settings, "purge_urls": cache, "reload_interval": 5}, watch=True)
+        try:
+            assert app.extensions["feeds-push"].flush(DEADLINE)
+        finally:
+            app.extensions["feeds-push"].close()
+            app.extensions["feeds"].close()
+        # A restart resumes the snapshot it left and purges only what changed meanwhile.
+        again = create_app({**settings, "purge_urls": cache, "reload_interval": 5}, watch=True)
+        try:
+            assert again.extensions["feeds"].resumed
+            assert again.extensions["feeds-push"].flush(DEADLINE)
+        finally:
+            again.extensions["feeds-push"].close()
+            again.extensions["feeds"].close()
+    assert [headers["xkey-softpurge"] for _, _, headers, _ in purges] == ["feeds"]
