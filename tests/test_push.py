@@ -13,7 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import feedparser
+import jsonschema
 import pytest
+from test_jsonfeed import SCHEMA
 
 from conftest import BASE_URL, write_article
 from feeds import create_app, push
@@ -264,6 +267,43 @@ def test_keys_are_batched_under_a_header_limit() -> None:
     assert all(len(b) <= 500 for b in found)
     assert {k for b in found for k in b.split()} == keys
     assert surrogate_keys(None) == "feeds all"
+
+
+# Discovery -------------------------------------------------------------------------------
+
+HUBS = "https://hub.example/ https://other-hub.example/websub"
+
+
+@pytest.mark.parametrize("path", ["/feeds/korea.rss", "/feeds/korea+russia.atom",
+                                  "/feeds/all.json", "/feeds/korea.rss?limit=5"])  # fmt: skip
+def test_every_feed_advertises_the_hubs_and_itself(settings, path: str) -> None:  # type: ignore[no-untyped-def]
+    app = create_app({**settings, "websub_hubs": HUBS}, watch=False)
+    try:
+        response = app.test_client().get(path)
+    finally:
+        app.extensions["feeds"].close()
+    self_url = BASE_URL + path
+    hubs = HUBS.split()
+    links = [f'<{hub}>; rel="hub"' for hub in hubs] + [f'<{self_url}>; rel="self"']
+    assert response.headers["Link"] == ", ".join(links)
+    if path.endswith(".json"):
+        document = response.get_json(force=True)
+        jsonschema.validate(document, SCHEMA)
+        assert document["hubs"] == [{"type": "WebSub", "url": hub} for hub in hubs]
+        assert document["feed_url"] == self_url
+        return
+    parsed = feedparser.parse(response.data)
+    assert not parsed.bozo
+    assert [link.href for link in parsed.feed.links if link.rel == "hub"] == hubs
+    assert [link.href for link in parsed.feed.links if link.rel == "self"] == [self_url]
+
+
+def test_no_hubs_no_links(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/feeds/korea.rss")
+    assert "Link" not in response.headers
+    assert b'rel="hub"' not in response.data
+    assert "hubs" not in client.get("/feeds/korea.json").get_json(force=True)
+    assert response.headers["Cache-Control"] == "public, max-age=300"
 
 
 # The whole background path -------------------------------------------------------------
