@@ -5,19 +5,18 @@ selection, ``@<id>`` for an article's page, ``all`` for what depends on every ar
 ``all`` feeds, searches, the index page, the topic list), and ``feeds`` on every response, for
 a change that may reach anything (new topics). A change purges exactly the keys of what it
 touched. Hubs are told of the subscription documents whose bytes changed, in every format: the
-topics the changed articles are in, the combinations of topics readers asked for, and ``all``;
-each is rendered in the old and the new snapshot and compared, so an unchanged feed is never
-named.
+topics the changed articles are in, the combinations of topics readers asked for, and ``all``,
+each compared in the old and the new snapshot, so an unchanged feed is never named.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .compose import FeedRequest
+from .compose import FeedRequest, archive_pages
 from .index import Snapshot
-from .models import Selection
+from .models import Article, Selection
 from .render import FORMATS
 
 EVERYTHING = "all"  # the key of responses that depend on every article
@@ -68,23 +67,42 @@ def changed_feeds(change: Change) -> dict[str, str]:
     """The URLs of the subscription documents whose bytes differ, every format, each with
     its new ETag."""
     changed = {}
+    after = change.after
     for selection in candidate_selections(change):
+        if not _differs(change, selection):
+            continue
         for extension in FORMATS:
-            etags = _etags(change, selection, extension)
-            if etags is not None and etags[0] != etags[1]:
-                url = FeedRequest(selection, extension, change.after.config.feed_items)
-                changed[url.url(change.after)] = etags[1]
+            request = FeedRequest(selection, extension, after.config.feed_items)
+            changed[request.url(after)] = after.document(request).etag
     return changed
 
 
-def _etags(change: Change, selection: Selection, extension: str) -> tuple[str, str] | None:
-    found = []
-    for snap in (change.before, change.after):
-        if any(slug not in snap.taxonomy for slug in selection.slugs):
-            return None  # a feed that appeared has no subscribers; one that went, no bytes
-        request = FeedRequest(selection, extension, snap.config.feed_items)
-        found.append(snap.document(request).etag)
-    return found[0], found[1]
+def _differs(change: Change, selection: Selection) -> bool:
+    """Whether a selection's subscription documents differ, from what they are made of: the
+    items shown, the archive pages linked, the names. Every format is made of the same.
+
+    (Rendering the old document again is no way to tell: an edited article's text is read
+    from the index, which already holds the new text.)
+    """
+    before, after = change.before, change.after
+    if any(slug not in snap.taxonomy for snap in (before, after) for slug in selection.slugs):
+        return False  # a feed that appeared has no subscribers; one that went, no bytes
+    limit = after.config.feed_items
+    old, new = before.select(selection), after.select(selection)
+    if archive_pages(len(old)) != archive_pages(len(new)):
+        return True
+    if not old[:limit] and not new[:limit]:  # an empty feed is dated by the newest change
+        return before.newest_change != after.newest_change
+    if before.title_of(selection) != after.title_of(selection):
+        return True
+    if before.topic_names is not after.topic_names and before.topic_names != after.topic_names:
+        return True
+    return [_shown(a) for a in old[:limit]] != [_shown(a) for a in new[:limit]]
+
+
+def _shown(article: Article) -> Article:
+    """What a feed shows of an article: everything but the file it came from."""
+    return replace(article, path="")
 
 
 def batches(keys: Iterable[str], limit: int = 4000) -> list[str]:

@@ -456,3 +456,24 @@ def test_a_start_that_could_not_resume_purges_everything(settings) -> None:  # t
             again.extensions["feeds-push"].close()
             again.extensions["feeds"].close()
     assert [headers["xkey-softpurge"] for _, _, headers, _ in purges] == ["feeds"]
+
+
+def test_an_edit_of_the_text_alone_is_named_and_a_rename_is_not(
+    app, client, collection: Path
+) -> None:  # type: ignore[no-untyped-def]
+    live = app.extensions["feeds"]
+    before = {path: client.get(path).data for path in ("/feeds/japan.rss", "/feeds/all.atom")}
+    snap = live.snapshot
+    path = collection / "002_c0ffee0000000002.txt"
+    # The text only: the front matter dates it, so only the text of its item changes.
+    path.write_text(path.read_text().replace("closed up 2.1%", "closed up 2.3%"))
+    assert live.refresh() is True
+    changed = set(changed_feeds(Change.between(snap, live.snapshot)))
+    for url, old in before.items():
+        assert (client.get(url).data != old) == (BASE_URL + url in changed), url
+    assert BASE_URL + "/feeds/japan.json" in changed
+    # Renamed, not edited: the same bytes everywhere, so no feed is named.
+    snap = live.snapshot
+    path.rename(collection / "renamed_c0ffee0000000002.txt")
+    assert live.refresh() is True
+    assert changed_feeds(Change.between(snap, live.snapshot)) == {}
