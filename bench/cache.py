@@ -91,12 +91,13 @@ class Tally:
                     self.errors.append(error or f"status {status}")
 
 
-def poll(port: int, paths: list[str], tally: Tally, stop: threading.Event, seed: int) -> None:
-    """One connection: conditional GETs of random feeds until ``stop``."""
+def poll(port: int, paths: list[str], tally: Tally, stop: threading.Event, seed: int,
+         pause: float) -> None:  # fmt: skip
+    """One connection: conditional GETs of random feeds, ``pause`` apart, until ``stop``."""
     pick = random.Random(seed)
     etags: dict[str, str] = {}
     connection = http.client.HTTPConnection(HOST, port, timeout=10)
-    while not stop.is_set():
+    while not stop.wait(pause):
         path = pick.choice(paths)
         headers = {"Accept-Encoding": "gzip"}
         if path in etags:
@@ -173,7 +174,8 @@ def varnishstat(workdir: Path) -> dict[str, int]:
                           text=True, check=True, timeout=30)  # fmt: skip
     data = json.loads(done.stdout)
     counters = data.get("counters", data)
-    return {name: int(counters[f"MAIN.{name}"]["value"]) for name in ("client_req", "backend_req")}
+    names = ("client_req", "backend_req", "cache_hit", "cache_hit_grace", "cache_miss")
+    return {name: int(counters[f"MAIN.{name}"]["value"]) for name in names}
 
 
 def write_story(folder: Path, number: int, place: str, capital: str) -> tuple[str, float]:
@@ -271,7 +273,7 @@ def run(args: argparse.Namespace, servers: list[Server], app_port: int, cache_po
             get(cache_port, path, {"Accept-Encoding": encoding})
 
     tally, stop = Tally(), threading.Event()
-    pollers = [threading.Thread(target=poll, args=(cache_port, paths, tally, stop, n))
+    pollers = [threading.Thread(target=poll, args=(cache_port, paths, tally, stop, n, args.pause))
                for n in range(args.connections)]  # fmt: skip
     before = varnishstat(work / "varnish")
     for thread in pollers:
@@ -319,14 +321,18 @@ def push_delays(subscriber: Subscriber, landed: list[tuple[str, str, float]],
 def report(args: argparse.Namespace, tally: Tally, elapsed: float, before: dict[str, int],
            after: dict[str, int], delays: list[float], push: list[float], landed: int,
            feeds: Server) -> None:  # fmt: skip
-    client = after["client_req"] - before["client_req"]
-    backend = after["backend_req"] - before["backend_req"]
+    counted = {name: after[name] - before[name] for name in after}
+    client, backend = counted["client_req"], counted["backend_req"]
+    hits, misses = counted["cache_hit"], counted["cache_miss"]
     hit_ratio = tally.hits / max(1, tally.requests)
     rows = [
         ["polling requests (64 connections)" if args.connections == 64 else "polling requests",
          f"{tally.requests:,} ({tally.requests / elapsed:,.0f}/s)", ""],
         ["hit ratio (pollers, `X-Cache: HIT`)", f"{hit_ratio:.2%}", "≥ 99%"],
         ["of which 304 Not Modified", f"{tally.not_modified / max(1, tally.requests):.1%}", ""],
+        ["hit ratio (Varnish, all clients: hits / (hits + misses))",
+         f"{hits / max(1, hits + misses):.2%} ({misses:,} misses; "
+         f"{counted['cache_hit_grace']:,} hits on a purged copy while it was fetched)", ""],
         ["share of requests reaching feeds (backend / client, all clients)",
          f"{backend / max(1, client):.2%} ({backend:,} of {client:,})", ""],
         ["article through the cache: median", f"{quantile(delays, 0.5) * 1000:.0f} ms", ""],
@@ -347,7 +353,8 @@ Varnish runs the README's VCL (`-p http_gzip_support=off -s malloc,256m`) in fro
 `FEEDS_WEBSUB_HUBS` at the hub of flask-websub, whose tasks run in its requests; base URL
 Varnish, so the hub fetches through it). {args.connections} Python threads, each one keep-alive
 connection, poll the {TOPICS * len(FORMATS)} feeds ({TOPICS} topics × RSS, Atom, JSON) at
-random with `If-None-Match` and `Accept-Encoding: gzip`; the cache starts warm. One probe per
+random with `If-None-Match` and `Accept-Encoding: gzip`, each waiting {args.pause * 1000:g} ms
+between requests; the cache starts warm. One probe per
 new article polls its topic's RSS feed through Varnish every 10 ms for its title; a subscriber
 subscribed through the hub to each topic's RSS feed. Everything, the pollers included, shares
 the machine's cores: the delays include that contention.
@@ -369,6 +376,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000, help="articles in the collection")
     parser.add_argument("--seconds", type=int, default=30, help="one new article a second")
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--pause", type=float, default=0.02,
+                        help="seconds each connection waits between requests")  # fmt: skip
     parser.add_argument("--no-write", dest="write", action="store_false",
                         help="print the results without writing bench/RESULTS.md")  # fmt: skip
     measure(parser.parse_args())
