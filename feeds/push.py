@@ -286,24 +286,34 @@ def settle(changed: dict[str, str]) -> bool:
 
     After a soft purge a cache serves its old copy once more while it fetches the new one; a
     hub that fetched then would push the old feed. The fetches ask for gzip, as hubs and most
-    readers do, and their first one is what makes the cache fetch.
+    readers do; a first round makes the cache fetch every changed feed at once, later rounds
+    check the ones still old.
     """
     deadline = time.monotonic() + SETTLE_SECONDS
-    headers = (("Accept-Encoding", "gzip"),)
-    for url, etag in changed.items():
-        while (left := deadline - time.monotonic()) > 0:
+    waiting = dict(changed)
+    while waiting:
+        for url, etag in list(waiting.items()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.warning("the cache did not serve %d new copies within %g s",
+                            len(waiting), SETTLE_SECONDS)  # fmt: skip
+                return False
             try:
-                answer = exchange(Outgoing("GET", url, headers, b"", f"fetch of {url}"), left)
-                if answer.headers.get("ETag", "").strip('W/"').removesuffix("-gzip") == etag:
-                    break
+                if _etag(url, left) == etag:
+                    del waiting[url]
             except (Refused, Failed) as exc:
                 log.warning("cache: the fetch of %s failed (%s)", url, exc)
                 return False
+        if waiting:
             time.sleep(0.01)
-        else:
-            log.warning("the cache did not serve the new copies within %g s", SETTLE_SECONDS)
-            return False
     return True
+
+
+def _etag(url: str, timeout: float) -> str:
+    """The ETag the public URL answers with, without the gzip form's suffix."""
+    fetch = Outgoing("GET", url, (("Accept-Encoding", "gzip"),), b"", f"fetch of {url}")
+    answer = exchange(fetch, timeout)
+    return answer.headers.get("ETag", "").strip('W/"').removesuffix("-gzip")
 
 
 class Notifier:
