@@ -3,10 +3,10 @@
 When a snapshot replaces another, each cache in ``FEEDS_PURGE_URLS`` gets a soft purge of the
 surrogate keys that changed, and each hub in ``FEEDS_WEBSUB_HUBS`` a ``publish`` ping for every
 subscription feed whose bytes changed (see :mod:`feeds.changes`). The pings of a change wait
-for the first attempt of its purges, so a hub that fetches the feed through the cache gets the
-new copy.
+for the first attempt of its purges and then, briefly, for the cache to serve the new copies
+(:func:`settle`), so a hub that fetches the feed through the cache pushes the new one.
 
-Each endpoint has its own thread and queue: a hub that is down or never answers delays
+Each endpoint has its own queue and threads: a hub that is down or never answers delays
 nothing but its own pings, never a snapshot, a request, another hub or a purge. Every request
 is bounded: one deadline from connecting to the last byte (a slow drip is cut there), at most
 ``MAX_ANSWER`` bytes of an answer read (a huge body is never read whole), redirects never
@@ -45,6 +45,7 @@ ATTEMPTS = 5  # in all: over about 15 s of backoff, which outlasts a restart of 
 BACKOFF = 1.0  # seconds before the first retry, doubled for each one after it
 MAX_ANSWER = 64 * 1024  # bytes of an answer read at most; only its status matters
 MAX_PENDING = 10_000  # requests queued per endpoint; past it the newest are dropped
+CONNECTIONS = 4  # requests sent at once to one endpoint: a change names a dozen feeds or so
 USER_AGENT = f"feeds/{__version__}"
 
 
@@ -167,29 +168,25 @@ class _Job:
     number: int
     outgoing: Outgoing = field(compare=False)
     attempt: int = field(default=1, compare=False)
-    after: Countdown | None = field(default=None, compare=False)  # wait for it first
     first_done: Callable[[], None] | None = field(default=None, compare=False)
 
 
 class Endpoint:
-    """One hub or cache: its own queue and thread, its requests sent one at a time."""
+    """One hub or cache: its own queue and threads, at most ``CONNECTIONS`` requests at once."""
 
     def __init__(self, url: str, role: str, timeout: float | None = None) -> None:
         self.url, self.role, self.timeout = url, role, timeout or TIMEOUT
         self._jobs: list[_Job] = []
         self._waiting: set[Outgoing] = set()  # queued and not yet tried: never queued twice
-        self._busy = False
+        self._busy = 0  # requests being sent
         self._numbers = itertools.count()
         self._condition = threading.Condition()
         self._stop = False
         # Started at the first request: an app that never changes runs no thread (so
         # `feeds build` may still fork its rendering processes).
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
-    def put(
-        self, outgoing: Outgoing, after: Countdown | None = None,
-        first_done: Callable[[], None] | None = None,
-    ) -> None:  # fmt: skip
+    def put(self, outgoing: Outgoing, first_done: Callable[[], None] | None = None) -> None:
         with self._condition:
             if outgoing in self._waiting:
                 if first_done is not None:
@@ -201,14 +198,19 @@ class Endpoint:
                 if first_done is not None:
                     first_done()
                 return
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"feeds-{self.role}",
-                                                daemon=True)  # fmt: skip
-                self._thread.start()
+            if not self._threads:
+                self._start()
             self._waiting.add(outgoing)
-            job = _Job(time.monotonic(), next(self._numbers), outgoing, 1, after, first_done)
+            job = _Job(time.monotonic(), next(self._numbers), outgoing, 1, first_done)
             heapq.heappush(self._jobs, job)
             self._condition.notify()
+
+    def _start(self) -> None:
+        name = f"feeds-{self.role}"
+        self._threads = [threading.Thread(target=self._run, name=name, daemon=True)
+                         for _ in range(CONNECTIONS)]  # fmt: skip
+        for thread in self._threads:
+            thread.start()
 
     def idle(self) -> bool:
         with self._condition:
@@ -217,14 +219,14 @@ class Endpoint:
     def close(self) -> None:
         with self._condition:
             self._stop = True
-            self._condition.notify()
+            self._condition.notify_all()
 
     def _next(self) -> _Job | None:
         with self._condition:
             while not self._stop:
                 wait = self._jobs[0].due - time.monotonic() if self._jobs else None
                 if wait is not None and wait <= 0:
-                    self._busy = True
+                    self._busy += 1
                     return heapq.heappop(self._jobs)
                 self._condition.wait(wait)
             return None
@@ -232,14 +234,12 @@ class Endpoint:
     def _run(self) -> None:
         while (job := self._next()) is not None:
             try:
-                if job.after is not None:
-                    job.after.opened.wait(2 * self.timeout)  # bounded: a stuck purge delays little
                 self._attempt(job)
             except Exception:
                 log.exception("%s %s: %s failed", self.role, self.url, job.outgoing.what)
             finally:
                 with self._condition:
-                    self._busy = False
+                    self._busy -= 1
 
     def _attempt(self, job: _Job) -> None:
         outgoing = job.outgoing
@@ -248,7 +248,7 @@ class Endpoint:
                 self._waiting.discard(outgoing)
         try:
             exchange(outgoing, self.timeout)
-            log.debug("%s %s: %s done", self.role, self.url, outgoing.what)
+            log.info("%s %s: %s done", self.role, self.url, outgoing.what)
         except Refused as exc:
             log.error("%s %s refused the %s: %s; not retried",
                       self.role, self.url, outgoing.what, exc)  # fmt: skip
@@ -271,7 +271,7 @@ class Endpoint:
             self.role, self.url, what, reason, job.attempt + 1, ATTEMPTS, delay,
         )  # fmt: skip
         with self._condition:
-            job.due, job.attempt, job.after = time.monotonic() + delay, job.attempt + 1, None
+            job.due, job.attempt = time.monotonic() + delay, job.attempt + 1
             job.number = next(self._numbers)
             heapq.heappush(self._jobs, job)
             self._condition.notify()
