@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from servers import Reply, feeds_env, free_port, get, running, stop
+from servers import Reply, feeds_env, free_port, get, running
 from test_websub import hub, listening, signed, subscribe, titles
 
 from conftest import DATA, write_article
@@ -46,7 +47,7 @@ class Stack:
     collection: Path
     app: str
     cache: str
-    feeds: object  # the `feeds serve` process
+    feeds: subprocess.Popen[bytes]  # the `feeds serve` process
 
 
 @pytest.fixture
@@ -133,7 +134,8 @@ def test_the_cache_serves_its_copies_while_the_app_is_down(stack: Stack) -> None
     # A soft purge leaves a stale copy: it is served too while the app is away.
     purged = purge(stack.cache, "japan")
     assert purged.status == 200
-    stop(stack.feeds)  # type: ignore[arg-type]
+    stack.feeds.kill()  # as a crash would
+    stack.feeds.wait(timeout=10)
     with pytest.raises(OSError):
         get(stack.app + "/topics.json")
     for path in paths:
