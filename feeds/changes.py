@@ -57,7 +57,7 @@ def candidate_selections(change: Change) -> list[Selection]:
     else:
         slugs = {key for key in change.keys if key in after.taxonomy}
     candidates = [Selection()] + [Selection(all_of=(slug,)) for slug in sorted(slugs)]
-    for selection in list(after.requested):
+    for selection in after.requested_selections():
         if not slugs.isdisjoint(selection.slugs) or after.touched is None:
             candidates.append(selection)
     return candidates

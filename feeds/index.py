@@ -154,6 +154,11 @@ class Snapshot:
             self._selected[selection] = found
         return found
 
+    def requested_selections(self) -> list[Selection]:
+        """The combinations of topics readers asked for, oldest first."""
+        with _requested_lock:
+            return list(self.requested)
+
     def _remember(self, selection: Selection) -> None:
         with _requested_lock:  # shared by snapshots, so not this snapshot's lock
             self.requested[selection] = None

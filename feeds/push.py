@@ -30,6 +30,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -44,6 +46,7 @@ TIMEOUT = 5.0  # seconds for one request, from connecting to the last byte read
 ATTEMPTS = 5  # in all: over about 15 s of backoff, which outlasts a restart of a hub or a cache
 BACKOFF = 1.0  # seconds before the first retry, doubled for each one after it
 MAX_ANSWER = 64 * 1024  # bytes of an answer read at most; only its status matters
+MAX_RETRY_AFTER = 300.0  # seconds: a Retry-After is honoured up to this
 MAX_PENDING = 10_000  # requests queued per endpoint; past it the newest are dropped
 CONNECTIONS = 4  # requests sent at once to one endpoint: a change names a dozen feeds or so
 USER_AGENT = f"feeds/{__version__}"
@@ -55,6 +58,10 @@ class Refused(Exception):
 
 class Failed(Exception):
     """No usable answer (refused connection, timeout, 5xx, 429): worth another try."""
+
+    def __init__(self, reason: str, retry_after: float = 0.0) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after  # seconds the endpoint asked to be left alone
 
 
 @dataclass(frozen=True)
@@ -128,8 +135,22 @@ def _judge(answer: Answer) -> Answer:
     if 300 <= status < 400:
         raise Refused(f"answered {status}: redirects are not followed; set the URL it names")
     if status == 429 or status >= 500:
-        raise Failed(f"answered {status}")
+        raise Failed(f"answered {status}", _retry_after(answer.headers.get("Retry-After", "")))
     raise Refused(f"answered {status}")
+
+
+def _retry_after(value: str) -> float:
+    """A ``Retry-After`` in seconds (RFC 9110, 10.2.3), at most ``MAX_RETRY_AFTER``."""
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0.0
+    if moment.tzinfo is None:
+        return 0.0
+    return max(0.0, min((moment - datetime.now(UTC)).total_seconds(), MAX_RETRY_AFTER))
 
 
 def _describe(exc: BaseException) -> str:
@@ -253,19 +274,19 @@ class Endpoint:
             log.error("%s %s refused the %s: %s; not retried",
                       self.role, self.url, outgoing.what, exc)  # fmt: skip
         except Failed as exc:
-            self._retry(job, str(exc))
+            self._retry(job, str(exc), exc.retry_after)
         finally:
             if job.first_done is not None:
                 job.first_done()
                 job.first_done = None
 
-    def _retry(self, job: _Job, reason: str) -> None:
+    def _retry(self, job: _Job, reason: str, retry_after: float = 0.0) -> None:
         what = job.outgoing.what
         if job.attempt >= ATTEMPTS:
             log.error("%s %s: %s failed (%s); gave up after %d attempts",
                       self.role, self.url, what, reason, job.attempt)  # fmt: skip
             return
-        delay = BACKOFF * 2 ** (job.attempt - 1) * random.uniform(0.5, 1.5)
+        delay = max(retry_after, BACKOFF * 2 ** (job.attempt - 1) * random.uniform(0.5, 1.5))
         log.warning(
             "%s %s: %s failed (%s); attempt %d of %d in %.1f s",
             self.role, self.url, what, reason, job.attempt + 1, ATTEMPTS, delay,

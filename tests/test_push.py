@@ -170,6 +170,32 @@ def test_failures_are_retried_with_backoff_and_logged(
     assert len(failures) == 2 and all("answered 503" in f for f in failures), failures
 
 
+def test_a_retry_waits_as_long_as_the_hub_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(push, "BACKOFF", 0.01)
+    answers = iter([status(503, Retry_After="1"), status(202)])
+    times: list[float] = []
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        times.append(time.monotonic())
+        next(answers)(handler)
+
+    with endpoint(answer) as (url, seen):
+        hub = push.Endpoint(url, "hub", timeout=2.0)
+        hub.put(ping(url))
+        wait_for(lambda: len(seen) == 2 and hub.idle(), "the second attempt")
+        hub.close()
+    assert times[1] - times[0] >= 1.0  # not the 0.01 s backoff
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("120", 120.0), ("86400", 300.0), ("soon", 0.0), ("", 0.0),
+     ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+)  # fmt: skip
+def test_retry_after_is_read_and_bounded(header: str, seconds: float) -> None:
+    assert push._retry_after(header) == seconds
+
+
 def test_a_hub_that_never_recovers_is_given_up_on(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
