@@ -95,14 +95,12 @@ def _differs(change: Change, selection: Selection) -> bool:
         return before.newest_change != after.newest_change
     if before.title_of(selection) != after.title_of(selection):
         return True
-    if before.topic_names is not after.topic_names and before.topic_names != after.topic_names:
-        return True
-    return [_shown(a) for a in old[:limit]] != [_shown(a) for a in new[:limit]]
+    return [_shown(before, a) for a in old[:limit]] != [_shown(after, a) for a in new[:limit]]
 
 
-def _shown(article: Article) -> Article:
-    """What a feed shows of an article: everything but the file it came from."""
-    return replace(article, path="")
+def _shown(snap: Snapshot, article: Article) -> tuple[Article, tuple[str, ...]]:
+    """What a feed shows of an article: all but the file it came from, and its topics' names."""
+    return replace(article, path=""), tuple(snap.topic_names[s] for s in article.topics)
 
 
 def batches(keys: Iterable[str], limit: int = 4000) -> list[str]:

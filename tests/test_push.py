@@ -503,3 +503,19 @@ def test_an_edit_of_the_text_alone_is_named_and_a_rename_is_not(
     path.rename(collection / "renamed_c0ffee0000000002.txt")
     assert live.refresh() is True
     assert changed_feeds(Change.between(snap, live.snapshot)) == {}
+
+
+def test_new_topics_purge_everything_and_name_the_feeds_they_change(  # type: ignore[no-untyped-def]
+    app, client, collection
+) -> None:
+    live = app.extensions["feeds"]
+    before = {p: client.get(p).data for p in ("/feeds/japan.rss", "/feeds/russia.atom")}
+    snap = live.snapshot
+    (collection / "topics.toml").write_text('[topics.japan]\nname = "Nippon"\n')
+    assert live.refresh() is True
+    change = Change.between(snap, live.snapshot)
+    assert change.keys == {"feeds"}  # anything may have changed: every response goes
+    changed = set(changed_feeds(change))
+    for path, old in before.items():
+        assert (client.get(path).data != old) == (BASE_URL + path in changed), path
+    assert feed_urls("japan") <= changed
