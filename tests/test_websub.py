@@ -197,11 +197,13 @@ def collection(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_subscribers_hear_of_changed_feeds_and_of_no_other(
-    tmp_path: Path, collection: Path, real_hub: str, subscriber: Subscriber
+    tmp_path: Path, collection: Path, real_hub: str, subscriber: Subscriber, workers: str
 ) -> None:
+    # With two workers, each follows the collection on its own and one of them pings.
     with feeds_serve(collection, tmp_path / "serve", websub_hubs=real_hub,
-                     reload_interval="0.2") as site:  # fmt: skip
+                     reload_interval="0.2", workers=workers) as site:  # fmt: skip
         korea, japan, russia = (f"{site}/feeds/{s}.rss" for s in ("korea", "japan", "russia"))
         reply = get(korea)
         assert reply.header("Link") == f'<{real_hub}>; rel="hub", <{korea}>; rel="self"'
