@@ -119,7 +119,7 @@ def exchange(outgoing: Outgoing, timeout: float = TIMEOUT) -> Answer:
         if cut.is_set():  # what came before the cut may look whole: it is not to be trusted
             raise TimeoutError
     except (OSError, http.client.HTTPException) as exc:
-        reason = f"no answer within {timeout:g} s" if cut.is_set() else _describe(exc)
+        reason = f"no answer within {timeout:.3g} s" if cut.is_set() else _describe(exc)
         raise Failed(reason) from None
     finally:
         if timer is not None:
