@@ -161,6 +161,7 @@ def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
 def build(out: Path, jobs: int, ping: bool, **options: Any) -> None:
     """Write every feed and page as static files, the same bytes the server sends."""
     from . import create_app
+    from .push import changed_feed_files
     from .static import site_urls, usable_jobs, write_site
 
     config = load_config(**{**options, "reload_interval": 0})
@@ -178,7 +179,7 @@ def build(out: Path, jobs: int, ping: bool, **options: Any) -> None:
         urls = site_urls(app.extensions["feeds"].snapshot)
         jobs = usable_jobs(jobs or os.cpu_count() or 1, len(urls))
         count = write_site(app, urls, staging, jobs, previous=out if out.is_dir() else None)
-        changed = changed_feeds(urls, staging, out, config) if ping else []
+        changed = changed_feed_files(urls, staging, out, config.base_url) if ping else []
         _swap(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -190,33 +191,10 @@ def build(out: Path, jobs: int, ping: bool, **options: Any) -> None:
         _ping(config, changed)
 
 
-def changed_feeds(urls: list[str], staging: Path, out: Path, config: Config) -> list[str]:
-    """The URLs of the subscription feeds whose files this build changed (not new ones)."""
-    from .static import file_for
-
-    feeds = [u for u in urls if u.startswith("/feeds/") and "/archive/" not in u]
-    changed = []
-    for url in feeds:
-        new, old = staging / file_for(url), out / file_for(url)
-        try:
-            if old.samefile(new) or old.read_bytes() == new.read_bytes():
-                continue  # kept from the last build, or written again the same
-        except FileNotFoundError:
-            continue  # a new feed: nobody can have subscribed to it yet
-        changed.append(config.base_url + url)
-    return changed
-
-
-PING_SECONDS = 60.0  # a build waits this long at most for its pings; failures are logged
-
-
 def _ping(config: Config, urls: list[str]) -> None:
-    from .push import Notifier
+    from .push import ping_and_wait
 
-    notifier = Notifier(config)
-    notifier.ping(urls)
-    done = notifier.flush(PING_SECONDS)
-    notifier.close()
+    done = ping_and_wait(config, urls)
     hubs = len(config.hubs)
     click.echo(f"told {hubs} {'hub' if hubs == 1 else 'hubs'} of {len(urls)} changed feeds"
                + ("" if done else " (some pings were still waiting)"))  # fmt: skip

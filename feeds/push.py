@@ -441,3 +441,36 @@ class Notifier:
             return True
         except OSError:
             return False
+
+
+PING_SECONDS = 60.0  # a static build waits this long at most for its pings
+
+
+def changed_feed_files(urls: list[str], new: Path, old: Path, base_url: str) -> list[str]:
+    """The URLs of the subscription feeds whose files differ between two static builds
+    (``new`` and ``old`` folders); a feed new to this build has no subscribers yet."""
+    from .static import file_for
+
+    changed = []
+    for url in urls:
+        if not url.startswith("/feeds/") or "/archive/" in url:
+            continue
+        written, kept = new / file_for(url), old / file_for(url)
+        try:
+            if kept.samefile(written) or kept.read_bytes() == written.read_bytes():
+                continue  # hard-linked from the last build, or written again the same
+        except FileNotFoundError:
+            continue
+        changed.append(base_url + url)
+    return changed
+
+
+def ping_and_wait(config: Config, urls: list[str]) -> bool:
+    """Tell every hub of ``urls`` and wait for the answers; False if some were still waiting
+    after ``PING_SECONDS`` (each failure is logged)."""
+    notifier = Notifier(config)
+    try:
+        notifier.ping(urls)
+        return notifier.flush(PING_SECONDS)
+    finally:
+        notifier.close()
