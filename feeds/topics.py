@@ -69,6 +69,7 @@ class Mention:
     weak: bool = False
     paragraph: int = 0  # 0 the title, 1 the summary, 2... the body paragraphs
     currency: bool = False  # names a currency ("Australian dollar"), so it counts as weak
+    company: bool = False  # names a company after the place ("Korea Fund"): weak too
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,17 @@ class Verdict:
     outweighed_by: str | None = None
     share_floor: float = 0.0
     leading: bool = False  # the place the article mentions most: its score has the bonus
+    # The share of the story's words about the place, and the share that makes it about it.
+    coverage: float = 0.0
+    coverage_floor: float = 0.0
+
+    @property
+    def covered(self) -> bool:
+        return 0 < self.coverage_floor <= self.coverage
 
     @property
     def accepted(self) -> bool:
-        if self.declared or self.via_child is not None:
+        if self.declared or self.via_child is not None or self.covered:
             return True
         return self.score >= self.threshold and self.outweighed_by is None
 
@@ -102,12 +110,17 @@ class Verdict:
             return "declared in the article's front matter"
         if self.via_child is not None:
             return f"in it through {self.via_child}"
+        if self.covered and (self.score < self.threshold or self.outweighed_by is not None):
+            return (
+                f"{self.coverage:.0%} of the story is about it, "
+                f"at least the {self.coverage_floor:.0%} that makes a story about a place"
+            )
         if self.score < self.threshold:
             return f"score {self.score:g} is below the threshold {self.threshold:g}"
         if self.outweighed_by is not None:
             return (
                 f"a passing mention: score {self.score:g} is under {self.share_floor:g}, "
-                f"the share needed beside {self.outweighed_by}"
+                f"the share needed beside {self.outweighed_by}, what the story is about"
             )
         return f"score {self.score:g} reaches the threshold {self.threshold:g}"
 
@@ -132,6 +145,7 @@ class Verdict:
             "via_child": self.via_child,
             "leading": self.leading,
             "outweighed_by": self.outweighed_by,
+            "coverage": round(self.coverage, 3),
             "paragraphs": self.paragraphs(),
         }
 
@@ -141,22 +155,45 @@ class Verdict:
         return {place: n for place in PLACES if (n := list(fields.values()).count(place))}
 
     def describe(self, name: str) -> list[str]:
-        """The verdict as text lines: a heading, then one line per matched term."""
+        """The verdict as text lines: a heading, then the evidence in plain words."""
         verdict = "IN" if self.accepted else "out"
-        lines = [f"{self.slug} ({name}): {verdict}, {self.reason}"]
+        return [f"{self.slug} ({name}): {verdict}, {self.reason}", *self.evidence()]
+
+    def evidence(self) -> list[str]:
+        """What the verdict rests on, one indented line each, in words a reader understands."""
+        lines = []
         if self.mentions:
-            lines.append(f"  paragraphs counted: {_places(self.paragraphs())}")
+            lines.append(f"  named in {_named_in(self.paragraphs())}")
+        if self.coverage:
+            lines.append(f"  {self.coverage:.0%} of the story's words are about it")
         if self.leading:
-            lines.append("  the article's leading place: its score includes the bonus")
+            lines.append("  the place the story is most about: its score includes the bonus")
         lines += [f"  {term}: {_places(places)}" for term, places in self.terms().items()]
-        for money in (False, True):
-            kind = "a currency" if money else "weak"
-            mentions = [m for m in self.unconfirmed if m.currency == money]
+        kinds = (
+            ("currency", "a currency, not the place"),
+            ("company", "a company named after the place"),
+            ("", "ambiguous, and nothing else in the story confirms it"),
+        )
+        for flag, kind in kinds:
+            mentions = [m for m in self.unconfirmed if _kind(m) == flag]
             lines += [
-                f"  {term}: {_places(places)} ({kind}, not confirmed: not counted)"
+                f"  {term}: {_places(places)} ({kind}: not counted)"
                 for term, places in _count_terms(mentions).items()
             ]
         return lines
+
+
+def _kind(mention: Mention) -> str:
+    return "currency" if mention.currency else "company" if mention.company else ""
+
+
+def _named_in(counts: dict[str, int]) -> str:
+    """ "the title, the summary and 3 other paragraphs" from paragraph counts by place."""
+    parts = [f"the {place}" for place in ("title", "summary") if place in counts]
+    others = counts.get("lead", 0) + counts.get("body", 0)
+    if others:
+        parts.append(f"{others} {'other ' if parts else ''}paragraph{'s' if others > 1 else ''}")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _in_title(mentions: Iterable[Mention]) -> bool:
@@ -169,6 +206,11 @@ def _substantial(mentions: list[Mention]) -> bool:
     return any(m.field in ("title", "summary") for m in mentions) or (
         len({m.paragraph for m in mentions}) > 1
     )
+
+
+def _paragraph_sizes(article: Article) -> list[int]:
+    """The number of words of the title, the summary and each body paragraph, in order."""
+    return [len(text.split()) for text in (article.title, article.summary, *article.body)]
 
 
 def _places(counts: dict[str, int]) -> str:
@@ -238,9 +280,26 @@ class Matcher:
         self._ancestors = {slug: taxonomy.ancestors(slug) for slug in taxonomy.topics}
         self._confirmers = {slug: self._confirmers_of(slug) for slug in taxonomy.topics}
         self._currencies = frozenset(w.lower() for w in self.scoring.currencies)
+        self._companies = frozenset(self.scoring.companies)
+        self._honorifics = frozenset(self.scoring.honorifics)
         self._places = {s for s, t in taxonomy.topics.items() if t.kind == "place"}
         # Regions add up their places' mentions, so they are held to the same share.
         self._shared = self._places | {s for s, t in taxonomy.topics.items() if t.kind == "region"}
+        self._country = {slug: self._country_of(slug) for slug in taxonomy.topics}
+        # The countries a place or region stands for: its own, and those of every topic below.
+        self._own = {
+            slug: frozenset(
+                c
+                for c in (self._country[slug], *map(self._country.get, taxonomy.descendants(slug)))
+                if c is not None
+            )
+            for slug in self._shared
+        }
+
+    def _country_of(self, slug: str) -> str | None:
+        """The outermost place above or at a topic: England's is the United Kingdom."""
+        chain = [s for s in (slug, *self.taxonomy.ancestors(slug)) if s in self._places]
+        return chain[-1] if chain else None
 
     def _confirmers_of(self, slug: str) -> frozenset[str]:
         """The topics whose strong terms confirm a topic's weak ones."""
@@ -264,9 +323,16 @@ class Matcher:
             if not size:
                 i += 1
                 continue
-            money = i + size < count and lowered[i + size] in self._currencies
+            if size == 1 and i and words[i - 1] in self._honorifics:
+                i += 1  # "Mr Irish" is a person
+                continue
+            after = words[i + size] if i + size < count else ""
+            money = after.lower() in self._currencies
+            company = after in self._companies
+            weak = money or company
             found += [
-                Mention(h.slug, h.term, place, h.weak or money, paragraph, money) for h in hits
+                Mention(h.slug, h.term, place, h.weak or weak, paragraph, money, company)
+                for h in hits
             ]
             i += size
         return found
@@ -301,7 +367,11 @@ class Matcher:
         for mention in counted:
             for slug in (mention.slug, *self._ancestors[mention.slug]):
                 by_topic[slug].append(mention)
-        scores = {slug: self._score(mentions) for slug, mentions in by_topic.items()}
+        places = self._countries_by_paragraph(counted)
+        sizes = _paragraph_sizes(article)
+        scores, coverage = {}, {}
+        for slug, mentions in by_topic.items():
+            scores[slug], coverage[slug] = self._score(slug, mentions, places, sizes)
         leading = self._leading(scores, by_topic)
         declared = {s for s in article.declared_topics if s in self.taxonomy}
         verdicts: dict[str, Verdict] = {}
@@ -309,7 +379,7 @@ class Matcher:
             score = scores.get(slug, 0.0)
             verdicts[slug] = Verdict(
                 slug=slug,
-                score=score + (self.scoring.leading if slug in leading else 0.0),
+                score=round(score + (self.scoring.leading if slug in leading else 0.0), 2),
                 threshold=self.taxonomy.threshold_of(slug),
                 mentions=tuple(by_topic.get(slug, ())),
                 declared=slug in declared,
@@ -317,28 +387,71 @@ class Matcher:
                 outweighed_by=self._outweighed(
                     slug, score, leading, scores, by_topic.get(slug, [])
                 ),
-                share_floor=self._share_floor(leading, scores),
+                share_floor=round(self._share_floor(leading, scores), 2),
                 leading=slug in leading,
+                coverage=coverage.get(slug, 0.0),
+                coverage_floor=self.scoring.coverage if slug in self._shared else 0.0,
             )
         return self._lift_parents(verdicts)
 
+    def _countries_by_paragraph(self, mentions: list[Mention]) -> dict[int, set[str]]:
+        """The countries each paragraph names (a nation as its country, Korea's halves as Korea)."""
+        found: dict[int, set[str]] = defaultdict(set)
+        for mention in mentions:
+            country = self._country[mention.slug]
+            if country is not None:
+                found[mention.paragraph].add(country)
+        return found
+
     def _confirm(self, mentions: list[Mention]) -> tuple[list[Mention], dict[str, list[Mention]]]:
-        """Split off weak mentions that nothing else in the article confirms."""
+        """Split off weak mentions that nothing else in the article confirms: a strong term
+        of a confirming topic, or a second, different weak term of one ("Labour" and "MPs")."""
         strong = {m.slug for m in mentions if not m.weak}
+        weak_terms: dict[str, set[str]] = defaultdict(set)
+        for m in mentions:
+            if m.weak and not (m.currency or m.company):
+                weak_terms[m.slug].add(m.term)
         counted: list[Mention] = []
         unconfirmed: dict[str, list[Mention]] = defaultdict(list)
         for mention in mentions:
-            if not mention.weak or self._confirmers[mention.slug] & strong:
+            confirmers = self._confirmers[mention.slug]
+            terms = set().union(*(weak_terms.get(s, set()) for s in confirmers))
+            if not mention.weak or confirmers & strong or len(terms) > 1:
                 counted.append(mention)
             else:
                 unconfirmed[mention.slug].append(mention)
         return counted, unconfirmed
 
-    def _score(self, mentions: list[Mention]) -> float:
-        """The weights of the paragraphs that mention the topic, each counted once."""
-        # How much of the article is about the topic, not how often one paragraph repeats it.
-        places = {m.paragraph: m.field for m in mentions}
-        return sum(self.scoring.weight(field) for field in places.values())
+    def _score(
+        self,
+        slug: str,
+        mentions: list[Mention],
+        places: dict[int, set[str]],
+        sizes: list[int],
+    ) -> tuple[float, float]:
+        """The weights of the paragraphs that mention the topic, each shared among the places
+        it names, and the share of the story's words about the topic."""
+        counts: dict[int, int] = defaultdict(int)
+        fields = {}
+        for mention in mentions:
+            counts[mention.paragraph] += 1
+            fields[mention.paragraph] = mention.field
+        score = covered = 0.0
+        for paragraph, count in counts.items():
+            share = self._share(slug, count, places.get(paragraph, set()))
+            score += self.scoring.weight(fields[paragraph]) * share
+            if count > 1 and paragraph < len(sizes):
+                covered += sizes[paragraph] * share
+        return score, covered / (sum(sizes) or 1)
+
+    def _share(self, slug: str, count: int, countries: set[str]) -> float:
+        """A place's part of a paragraph: twice its mentions beside one for each other country,
+        so a pair of countries (talks, a dispute, a match) counts each in full, one of a list
+        of several only in part."""
+        if slug not in self._shared:
+            return 1.0
+        others = len(countries - self._own[slug])
+        return min(1.0, 1.5 * count / (count + others))
 
     def _leading(
         self, scores: dict[str, float], mentions: dict[str, list[Mention]]

@@ -204,7 +204,7 @@ def test_a_currency_alone_does_not_place_a_story() -> None:
     assert not australia.accepted and not australia.mentions
     assert australia.unconfirmed_terms() == {"Australian": {"title": 1, "summary": 1, "lead": 1}}
     assert australia.describe("Australia")[1:] == [
-        "  Australian: title 1, summary 1, lead 1 (a currency, not confirmed: not counted)"
+        "  Australian: title 1, summary 1, lead 1 (a currency, not the place: not counted)"
     ]
     assert "canada" not in verdicts or not verdicts["canada"].accepted
     assert verdicts["germany"].accepted  # the story is the German bank's
@@ -285,17 +285,22 @@ def test_explain_shows_terms_places_score_threshold_and_verdict() -> None:
     output = explain(str(SEED))
     assert output.startswith("North Korea Conducts Anti-Aircraft Missile Test")
     assert "topics: asia, east-asia, eastern-europe, europe, korea, north-korea, russia\n" in output
-    assert "north-korea (North Korea): IN, score 16 reaches the threshold 3.5" in output
+    assert "north-korea (North Korea): IN, score 11.5 reaches the threshold 3.5" in output
+    assert "  named in the title, the summary and 6 other paragraphs\n" in output
+    assert "  84% of the story's words are about it\n" in output
     assert "  KCNA: lead 2, body 1\n" in output
     assert "  North Korea: title 1, summary 2, lead 1, body 4\n" in output
-    assert "ukraine (Ukraine): out, a passing mention: score 6 is under 6.3" in output
+    assert "ukraine (Ukraine): out, score 2.62 is below the threshold 3.5" in output
     assert output.index("north-korea (North Korea)") < output.index("ukraine (Ukraine)")
 
 
 def test_explain_one_topic() -> None:
     output = explain(str(ARTICLES / "georgia_the_us_state.txt"), "--topic", "georgia")
     assert "georgia (Georgia): out, score 0 is below the threshold 3.5" in output
-    assert "  Georgia: title 1, summary 1, lead 1 (weak, not confirmed: not counted)" in output
+    assert (
+        "  Georgia: title 1, summary 1, lead 1 "
+        "(ambiguous, and nothing else in the story confirms it: not counted)"
+    ) in output
     assert "united-states" not in output.split("\n", 2)[2]
 
 
