@@ -337,3 +337,65 @@ def test_explain_reports_a_broken_topics_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["explain", str(SEED), "--collection", str(tmp_path)])
     assert result.exit_code == 1
     assert f"{tmp_path / 'topics.toml'}: not valid TOML" in result.output
+
+
+# --- Aboutness: about the place, not only naming it ------------------------------------------
+
+ABOUTNESS = [
+    # file, topics it must be in, topics it must not be in
+    ("dedicated_paragraph.txt", ("russia",), ()),
+    ("list_of_countries.txt", ("japan",), ("germany", "france", "italy", "united-kingdom")),
+    ("opponent_named_once.txt", ("wales", "united-kingdom"), ("italy", "scotland")),
+    ("surname.txt", (), ("ireland", "england", "united-kingdom")),
+    ("party_and_minister.txt", ("united-kingdom",), ()),
+    ("club.txt", ("england", "united-kingdom"), ()),
+    ("city_in_two_countries.txt", ("spain",), ("venezuela",)),
+    ("city_without_its_country.txt", (), ("spain", "venezuela")),
+    ("company_named_after_place.txt", ("united-states",), ("chile",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "inside", "outside"), ABOUTNESS, ids=[s[0].removesuffix(".txt") for s in ABOUTNESS]
+)
+def test_a_story_is_in_the_places_it_is_about(
+    name: str, inside: tuple[str, ...], outside: tuple[str, ...]
+) -> None:
+    found = topics_of(name)
+    assert set(inside) <= set(found), found
+    assert not set(outside) & set(found), found
+
+
+def test_a_dedicated_paragraph_counts_by_the_share_of_the_story_it_fills() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "dedicated_paragraph.txt"))["russia"]
+    assert verdict.accepted and verdict.coverage >= verdict.coverage_floor
+    assert "of the story's words are about it" in "\n".join(verdict.evidence())
+
+
+def test_a_country_in_a_list_counts_for_a_part_of_its_paragraph() -> None:
+    verdicts = MATCHER.verdicts(read(ARTICLES / "list_of_countries.txt"))
+    assert verdicts["germany"].score < 1.5 / 2  # a lead paragraph shared among six countries
+    assert verdicts["japan"].score >= 4 + 3
+
+
+def test_a_company_named_after_a_place_is_explained() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "company_named_after_place.txt"))["chile"]
+    assert not verdict.accepted
+    assert verdict.describe("Chile")[1:] == [
+        "  Chile: title 1, summary 1 (a company named after the place: not counted)"
+    ]
+
+
+def test_a_surname_after_a_title_is_not_the_place() -> None:
+    verdicts = MATCHER.verdicts(read(ARTICLES / "surname.txt"))
+    assert "ireland" not in verdicts and "england" not in verdicts
+
+
+def test_two_different_ambiguous_names_confirm_each_other() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "party_and_minister.txt"))["united-kingdom"]
+    assert {"Labour MPs", "Home Secretary", "Lib Dems"} <= set(verdict.terms())
+    assert {"Commons", "Conservatives"} <= set(verdict.terms())  # weak, confirmed
+
+
+def test_the_seed_story_is_in_korea_north_korea_and_russia() -> None:
+    assert {"korea", "north-korea", "russia"} <= set(MATCHER.topics_of(read(SEED)))
