@@ -34,6 +34,10 @@ WORD = re.compile(r"[^\W_]+")
 # Markup is not prose: HTML tags and the <TICKER> codes of market news name no place.
 MARKUP = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?>|<[A-Z0-9.]{1,12}>")
 PLACES = ("title", "summary", "lead", "body")
+# Where a sentence may end: after . ! or ? (and a closing quote), before a capital or a digit.
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
+# ...unless the full stop ends an abbreviation: "U.S. And Canada", "Mr. Smith".
+ABBREVIATION = re.compile(r"(?:\b[A-Z]\.)+$|\b(?:Mr|Mrs|Ms|Dr|St|Sen|Rep|Gov|Gen|No|Co|Inc|Jr)\.$")
 
 
 def fold(word: str) -> str:
@@ -70,6 +74,7 @@ class Mention:
     paragraph: int = 0  # 0 the title, 1 the summary, 2... the body paragraphs
     currency: bool = False  # names a currency ("Australian dollar"), so it counts as weak
     company: bool = False  # names a company after the place ("Korea Fund"): weak too
+    sentence: int = 0  # the sentence's number in the article, the title being 0
 
 
 @dataclass(frozen=True)
@@ -208,9 +213,16 @@ def _substantial(mentions: list[Mention]) -> bool:
     )
 
 
-def _paragraph_sizes(article: Article) -> list[int]:
-    """The number of words of the title, the summary and each body paragraph, in order."""
-    return [len(text.split()) for text in (article.title, article.summary, *article.body)]
+def sentences(text: str) -> list[str]:
+    """The sentences of a paragraph, near enough to weigh what each is about."""
+    parts: list[str] = []
+    start = 0
+    for end in SENTENCE_END.finditer(text):
+        if not ABBREVIATION.search(text, start, end.start() + 1):
+            parts.append(text[start : end.start() + 1])
+            start = end.end()
+    parts.append(text[start:])
+    return parts
 
 
 def _places(counts: dict[str, int]) -> str:
@@ -308,7 +320,9 @@ class Matcher:
             found |= {other, *self.taxonomy.descendants(other)}
         return frozenset(found)
 
-    def mentions(self, text: str, place: str, paragraph: int = 0) -> list[Mention]:
+    def mentions(
+        self, text: str, place: str, paragraph: int = 0, sentence: int = 0
+    ) -> list[Mention]:
         """Every term occurrence in ``text``, longest match first, left to right."""
         words = words_of(text)
         lowered = [w.lower() for w in words]
@@ -331,7 +345,7 @@ class Matcher:
             company = after in self._companies
             weak = money or company
             found += [
-                Mention(h.slug, h.term, place, h.weak or weak, paragraph, money, company)
+                Mention(h.slug, h.term, place, h.weak or weak, paragraph, money, company, sentence)
                 for h in hits
             ]
             i += size
@@ -353,25 +367,35 @@ class Matcher:
         return best_size, best_hits
 
     def article_mentions(self, article: Article) -> list[Mention]:
-        found = self.mentions(article.title, "title", 0)
-        found += self.mentions(article.summary, "summary", 1)
+        return self._read(article)[0]
+
+    def _read(self, article: Article) -> tuple[list[Mention], list[int]]:
+        """Every mention, numbered by paragraph and sentence, and each sentence's length."""
         lead = self.scoring.lead_paragraphs
-        for number, paragraph in enumerate(article.body):
-            found += self.mentions(paragraph, "lead" if number < lead else "body", number + 2)
-        return found
+        texts = [(article.title, "title"), (article.summary, "summary")]
+        texts += [(p, "lead" if n < lead else "body") for n, p in enumerate(article.body)]
+        found: list[Mention] = []
+        sizes: list[int] = []
+        for paragraph, (text, place) in enumerate(texts):
+            for sentence in sentences(text) if paragraph else [text]:
+                found += self.mentions(sentence, place, paragraph, len(sizes))
+                sizes.append(len(sentence.split()))
+        return found, sizes
 
     def verdicts(self, article: Article) -> dict[str, Verdict]:
         """A verdict for every topic mentioned or declared, ancestors included."""
-        counted, unconfirmed = self._confirm(self.article_mentions(article))
+        found, sizes = self._read(article)
+        counted, unconfirmed = self._confirm(found)
         by_topic: dict[str, list[Mention]] = defaultdict(list)
         for mention in counted:
             for slug in (mention.slug, *self._ancestors[mention.slug]):
                 by_topic[slug].append(mention)
-        places = self._countries_by_paragraph(counted)
-        sizes = _paragraph_sizes(article)
+        places = self._countries_by(counted, "paragraph")
+        in_sentences = self._countries_by(counted, "sentence")
         scores, coverage = {}, {}
         for slug, mentions in by_topic.items():
-            scores[slug], coverage[slug] = self._score(slug, mentions, places, sizes)
+            scores[slug] = self._score(slug, mentions, places)
+            coverage[slug] = self._coverage(slug, mentions, in_sentences, sizes)
         leading = self._leading(scores, by_topic)
         declared = {s for s in article.declared_topics if s in self.taxonomy}
         verdicts: dict[str, Verdict] = {}
@@ -390,17 +414,25 @@ class Matcher:
                 share_floor=round(self._share_floor(leading, scores), 2),
                 leading=slug in leading,
                 coverage=coverage.get(slug, 0.0),
-                coverage_floor=self.scoring.coverage if slug in self._shared else 0.0,
+                coverage_floor=self._coverage_floor(slug),
             )
         return self._lift_parents(verdicts)
 
-    def _countries_by_paragraph(self, mentions: list[Mention]) -> dict[int, set[str]]:
-        """The countries each paragraph names (a nation as its country, Korea's halves as Korea)."""
+    def _coverage_floor(self, slug: str) -> float:
+        """The share of words that makes a story about a place; a topic that raises its own
+        threshold raises it in proportion."""
+        if slug not in self._shared:
+            return 0.0
+        raised = max(1.0, self.taxonomy.threshold_of(slug) / self.scoring.threshold)
+        return self.scoring.coverage * raised
+
+    def _countries_by(self, mentions: list[Mention], unit: str) -> dict[int, set[str]]:
+        """The countries each paragraph or sentence names (a nation as its country)."""
         found: dict[int, set[str]] = defaultdict(set)
         for mention in mentions:
             country = self._country[mention.slug]
             if country is not None:
-                found[mention.paragraph].add(country)
+                found[getattr(mention, unit)].add(country)
         return found
 
     def _confirm(self, mentions: list[Mention]) -> tuple[list[Mention], dict[str, list[Mention]]]:
@@ -410,7 +442,7 @@ class Matcher:
         weak_terms: dict[str, set[str]] = defaultdict(set)
         for m in mentions:
             if m.weak and not (m.currency or m.company):
-                weak_terms[m.slug].add(m.term)
+                weak_terms[m.slug].add(m.term.casefold())  # "PLC" and "Plc" are one word
         counted: list[Mention] = []
         unconfirmed: dict[str, list[Mention]] = defaultdict(list)
         for mention in mentions:
@@ -422,32 +454,37 @@ class Matcher:
                 unconfirmed[mention.slug].append(mention)
         return counted, unconfirmed
 
-    def _score(
-        self,
-        slug: str,
-        mentions: list[Mention],
-        places: dict[int, set[str]],
-        sizes: list[int],
-    ) -> tuple[float, float]:
+    def _score(self, slug: str, mentions: list[Mention], places: dict[int, set[str]]) -> float:
         """The weights of the paragraphs that mention the topic, each shared among the places
-        it names, and the share of the story's words about the topic."""
+        it names."""
         counts: dict[int, int] = defaultdict(int)
         fields = {}
         for mention in mentions:
             counts[mention.paragraph] += 1
             fields[mention.paragraph] = mention.field
-        score = covered = 0.0
-        for paragraph, count in counts.items():
-            share = self._share(slug, count, places.get(paragraph, set()))
-            score += self.scoring.weight(fields[paragraph]) * share
-            if count > 1 and paragraph < len(sizes):
-                covered += sizes[paragraph] * share
-        return score, covered / (sum(sizes) or 1)
+        # The headline says what the story is about: its places are never shared out.
+        return sum(
+            self.scoring.weight(fields[n]) * (self._share(slug, count, places[n]) if n else 1.0)
+            for n, count in counts.items()
+        )
+
+    def _coverage(
+        self, slug: str, mentions: list[Mention], places: dict[int, set[str]], sizes: list[int]
+    ) -> float:
+        """The share of the story's words in sentences about the topic, each sentence weighed
+        by the topic's share of the places it names."""
+        counts: dict[int, int] = defaultdict(int)
+        for mention in mentions:
+            counts[mention.sentence] += 1
+        covered = sum(
+            sizes[n] * self._share(slug, count, places.get(n, set())) for n, count in counts.items()
+        )
+        return covered / (sum(sizes) or 1)
 
     def _share(self, slug: str, count: int, countries: set[str]) -> float:
-        """A place's part of a paragraph: twice its mentions beside one for each other country,
-        so a pair of countries (talks, a dispute, a match) counts each in full, one of a list
-        of several only in part."""
+        """A place's part of a paragraph or sentence: its mentions, half as much again,
+        beside one for each other country it names, at most the whole. One of a pair counts
+        three quarters, one of seven in a list a fifth, one named thrice beside another whole."""
         if slug not in self._shared:
             return 1.0
         others = len(countries - self._own[slug])
