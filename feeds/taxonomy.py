@@ -51,9 +51,9 @@ class Scoring:
     """How mentions add up to a score; every value can be set in ``[settings]``."""
 
     threshold: float = DEFAULT_THRESHOLD
-    # What a paragraph that mentions a topic is worth, by where it is: the headline says
-    # what the story is about, the summary and the first paragraphs say it again, the rest
-    # adds detail.
+    # What the title, the summary or a sentence that mentions a topic is worth, by where it
+    # is: the headline says what the story is about, the summary and the first paragraphs
+    # say it again, the rest adds detail.
     title: float = 4.0
     summary: float = 3.0
     lead: float = 1.5

@@ -76,6 +76,13 @@ class Mention:
     company: bool = False  # names a company after the place ("Korea Fund"): weak too
     sentence: int = 0  # the sentence's number in the article, the title being 0
 
+    @property
+    def unit(self) -> int:
+        """What the score counts once: the title, the summary, or a sentence of the body.
+        Sentences, not paragraphs, so that a source writing its story as one long paragraph
+        is weighed like one that breaks it up."""
+        return self.paragraph - 2 if self.paragraph < 2 else self.sentence
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -152,12 +159,18 @@ class Verdict:
             "outweighed_by": self.outweighed_by,
             "coverage": round(self.coverage, 3),
             "paragraphs": self.paragraphs(),
+            "counted": self.counted(),
         }
 
     def paragraphs(self) -> dict[str, int]:
-        """How many paragraphs of each place mention the topic: what the score counts."""
+        """How many paragraphs of each place mention the topic."""
         fields = {m.paragraph: m.field for m in self.mentions}
         return {place: n for place in PLACES if (n := list(fields.values()).count(place))}
+
+    def counted(self) -> dict[str, int]:
+        """What the score counts, by place: the title, the summary, sentences of the rest."""
+        units = {m.unit: m.field for m in self.mentions}
+        return {place: n for place in PLACES if (n := list(units.values()).count(place))}
 
     def describe(self, name: str) -> list[str]:
         """The verdict as text lines: a heading, then the evidence in plain words."""
@@ -168,7 +181,7 @@ class Verdict:
         """What the verdict rests on, one indented line each, in words a reader understands."""
         lines = []
         if self.mentions:
-            lines.append(f"  named in {_named_in(self.paragraphs())}")
+            lines.append(f"  named in {_named_in(self.counted())}")
         if self.coverage:
             lines.append(f"  {self.coverage:.0%} of the story's words are about it")
         if self.leading:
@@ -193,11 +206,11 @@ def _kind(mention: Mention) -> str:
 
 
 def _named_in(counts: dict[str, int]) -> str:
-    """ "the title, the summary and 3 other paragraphs" from paragraph counts by place."""
+    """ "the title, the summary and 3 sentences of the story" from counts by place."""
     parts = [f"the {place}" for place in ("title", "summary") if place in counts]
     others = counts.get("lead", 0) + counts.get("body", 0)
     if others:
-        parts.append(f"{others} {'other ' if parts else ''}paragraph{'s' if others > 1 else ''}")
+        parts.append(f"{others} sentence{'s' if others > 1 else ''} of the story")
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -390,7 +403,7 @@ class Matcher:
         for mention in counted:
             for slug in (mention.slug, *self._ancestors[mention.slug]):
                 by_topic[slug].append(mention)
-        places = self._countries_by(counted, "paragraph")
+        places = self._countries_by(counted, "unit")
         in_sentences = self._countries_by(counted, "sentence")
         scores, coverage = {}, {}
         for slug, mentions in by_topic.items():
@@ -427,7 +440,8 @@ class Matcher:
         return self.scoring.coverage * raised
 
     def _countries_by(self, mentions: list[Mention], unit: str) -> dict[int, set[str]]:
-        """The countries each paragraph or sentence names (a nation as its country)."""
+        """The countries each unit the score counts, or each sentence, names (a nation as its
+        country)."""
         found: dict[int, set[str]] = defaultdict(set)
         for mention in mentions:
             country = self._country[mention.slug]
@@ -455,13 +469,13 @@ class Matcher:
         return counted, unconfirmed
 
     def _score(self, slug: str, mentions: list[Mention], places: dict[int, set[str]]) -> float:
-        """The weights of the paragraphs that mention the topic, each shared among the places
-        it names."""
+        """The weights of the title, the summary and the sentences that mention the topic, each
+        shared among the places it names."""
         counts: dict[int, int] = defaultdict(int)
         fields = {}
         for mention in mentions:
-            counts[mention.paragraph] += 1
-            fields[mention.paragraph] = mention.field
+            counts[mention.unit] += 1
+            fields[mention.unit] = mention.field
         # The headline says what the story is about: its places are never shared out.
         return sum(
             self.scoring.weight(fields[n]) * (self._share(slug, count, places[n]) if n else 1.0)
