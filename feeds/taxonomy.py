@@ -14,6 +14,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,15 @@ class Taxonomy:
 
     def descendants(self, slug: str) -> tuple[str, ...]:
         """Every topic below this one, at any depth."""
-        return tuple(s for s in self.topics if slug in self.ancestors(s))
+        return self._below.get(slug, ())
+
+    @cached_property
+    def _below(self) -> dict[str, tuple[str, ...]]:
+        below: dict[str, list[str]] = {}
+        for slug in self.topics:
+            for parent in self.ancestors(slug):
+                below.setdefault(parent, []).append(slug)
+        return {slug: tuple(found) for slug, found in below.items()}
 
     def threshold_of(self, slug: str) -> float:
         value = self.topics[slug].threshold
@@ -333,6 +342,7 @@ def _known_names(raw: Mapping[str, Mapping[str, Any]]) -> Iterable[str]:
             yield from iso_names(table["iso"])
 
 
+@cache
 def _city_sizes() -> dict[str, dict[str, int]]:
     """City name -> country code -> the population of its largest city of that name."""
     sizes: dict[str, dict[str, int]] = {}
