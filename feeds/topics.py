@@ -478,8 +478,10 @@ class Matcher:
             fields[mention.unit] = mention.field
         # The headline says what the story is about: its places are never shared out.
         return sum(
-            self.scoring.weight(fields[n]) * (self._share(slug, count, places[n]) if n else 1.0)
-            for n, count in counts.items()
+            self.scoring.weight(field)
+            * (1.0 if field == "title" else self._share(slug, c, places[n]))
+            for n, c in counts.items()
+            for field in (fields[n],)
         )
 
     def _coverage(

@@ -285,7 +285,7 @@ def test_explain_shows_terms_places_score_threshold_and_verdict() -> None:
     output = explain(str(SEED))
     assert output.startswith("North Korea Conducts Anti-Aircraft Missile Test")
     assert "topics: asia, east-asia, eastern-europe, europe, korea, north-korea, russia\n" in output
-    assert "north-korea (North Korea): IN, score 20 reaches the threshold 3.5" in output
+    assert "north-korea (North Korea): IN, score 21 reaches the threshold 3.5" in output
     assert "  named in the title, the summary and 14 sentences of the story\n" in output
     assert "  67% of the story's words are about it\n" in output
     assert "  KCNA: lead 2, body 1\n" in output
