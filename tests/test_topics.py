@@ -347,6 +347,7 @@ ABOUTNESS = [
     ("list_of_countries.txt", ("japan",), ("germany", "france", "italy", "united-kingdom")),
     ("opponent_named_once.txt", ("wales", "united-kingdom"), ("italy", "scotland")),
     ("surname.txt", (), ("ireland", "england", "united-kingdom")),
+    ("swiss_army_knife.txt", (), ("switzerland",)),
     ("party_and_minister.txt", ("united-kingdom",), ()),
     ("club.txt", ("england", "united-kingdom"), ()),
     ("city_in_two_countries.txt", ("spain",), ("venezuela",)),
