@@ -66,7 +66,7 @@ GOLD: dict[str, tuple[str, ...]] = {
     "australia": ("australia",),
     "germany": ("west-germany",),
 }
-TARGETS = {"korea": 0.90, "russia": 0.90, "macro": 0.79}
+TARGETS = {"macro": 0.79}  # no lower than before the aboutness rules
 # Aboutness targets (ABOUTNESS.md): F1 per topic on the Reuters sets, micro-F1 over
 # (story, country) pairs and the share of stories with exactly the right countries on BBC.
 ABOUT_TARGETS = {"korea": 0.95, "russia": 0.93, "bbc": 0.90, "exact": 0.80}
