@@ -2,7 +2,8 @@
 
 The default is built from ISO 3166 (pycountry: every country and territory,
 with its official names) and the TOML files in ``feeds/data`` (what ISO lacks:
-demonyms, capitals, institutions, regions, organisations). A collection's own
+demonyms, capitals, institutions, regions, organisations, and the world knowledge of
+``knowledge.toml`` with the big cities of GeoNames). A collection's own
 ``topics.toml`` is read the same way on top of it. The file format is
 documented at the top of ``feeds/data/taxonomy.toml``.
 """

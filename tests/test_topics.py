@@ -373,9 +373,9 @@ def test_a_dedicated_paragraph_counts_by_the_share_of_the_story_it_fills() -> No
     assert "of the story's words are about it" in "\n".join(verdict.evidence())
 
 
-def test_a_country_in_a_list_counts_for_a_part_of_its_paragraph() -> None:
+def test_a_country_in_a_list_counts_for_a_part_of_its_sentence() -> None:
     verdicts = MATCHER.verdicts(read(ARTICLES / "list_of_countries.txt"))
-    assert verdicts["germany"].score < 1.5 / 2  # a lead paragraph shared among six countries
+    assert verdicts["germany"].score < 1.5 / 2  # a lead sentence shared among six countries
     assert verdicts["japan"].score >= 4 + 3
 
 
