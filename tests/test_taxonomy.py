@@ -219,3 +219,12 @@ def test_an_unknown_kind_of_knowledge_is_an_error() -> None:
     loader.add_iso_countries()
     with pytest.raises(TaxonomyError, match=r"\[places.japan\]: unknown kinds \['snacks'\]"):
         loader.add_knowledge("k.toml", '[places.japan]\nsnacks = ["Pocky"]\n')
+
+
+def test_unknown_city_rules_are_an_error() -> None:
+    from feeds.taxonomy import _Loader
+
+    loader = _Loader()
+    loader.add_iso_countries()
+    with pytest.raises(TaxonomyError, match=r"\[cities\]: unknown keys \['biggest'\]"):
+        loader.add_knowledge("k.toml", "[cities]\nbiggest = 3\n")

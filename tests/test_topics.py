@@ -316,6 +316,8 @@ def test_explain_as_json() -> None:
     assert verdict["topic"] == "russia" and verdict["accepted"] is True
     assert verdict["terms"]["Russia"] == {"title": 1, "summary": 2, "lead": 1, "body": 4}
     assert verdict["score"] >= verdict["threshold"]
+    assert verdict["counted"]["title"] == 1 and verdict["counted"]["body"] >= 4  # sentences
+    assert 0 < verdict["coverage"] <= 1
 
 
 def test_explain_reads_the_collection_topics(tmp_path: Path) -> None:
