@@ -244,7 +244,11 @@ def article(article_id: str) -> Response:
         abort(404, f"no article with id {article_id[:64]!r}")
     found = snap.full(found)
     verdicts = snap.matcher.verdicts(found)
-    reasons = [(slug, verdicts[slug]) for slug in found.topics if slug in verdicts]
+    reasons = [
+        (slug, verdicts[slug], feed_links(snap, Selection(all_of=(slug,))))
+        for slug in found.topics
+        if slug in verdicts
+    ]
     return page(
         snap, ("page", "article", found.id), "article.html", frozenset({"@" + found.id}),
         article=found, reasons=reasons, links=feed_links(snap, Selection()),
