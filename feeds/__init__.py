@@ -10,12 +10,17 @@ __version__ = "0.1.0"
 
 
 def create_app(
-    config: Mapping[str, Any] | None = None, *, watch: bool = True, resume: bool | None = None
+    config: Mapping[str, Any] | None = None,
+    *,
+    watch: bool = True,
+    resume: bool | None = None,
+    notify: bool = True,
 ) -> Any:
     """Build the Flask app: settings, then the index of the collection, then the routes.
 
     ``resume`` starts from the snapshot the last run kept (by default when watching, whose
-    first step brings it up to date; otherwise call ``catch_up`` on the index)."""
+    first step brings it up to date; otherwise call ``catch_up`` on the index). Without
+    ``notify``, changes to the index tell no hub or cache (``feeds build`` pings itself)."""
     from flask import Flask
 
     from .config import Config
@@ -33,6 +38,14 @@ def create_app(
         resume = watch and settings.reload_interval > 0
     live = LiveIndex(settings, fast_start=resume)
     app.extensions["feeds"] = live
+    if notify and (settings.hubs or settings.purges):
+        from .push import Notifier
+
+        notifier = Notifier(settings, lock=settings.index_path / "push.lock")
+        live.on_change = notifier.snapshot_changed
+        app.extensions["feeds-push"] = notifier
+        if watch and not live.resumed:
+            notifier.purge_everything()  # copies cached before the start may all be stale
     if watch:
         live.start()
     app.register_blueprint(bp)

@@ -153,20 +153,27 @@ def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
     "--jobs", type=click.IntRange(min=0), default=0, show_default="every core",
     help="Processes that render documents at once.",
 )  # fmt: skip
-def build(out: Path, jobs: int, **options: Any) -> None:
+@click.option(
+    "--ping", is_flag=True,
+    help="Tell the hubs of FEEDS_WEBSUB_HUBS of every feed whose bytes this build changed.",
+)  # fmt: skip
+def build(out: Path, jobs: int, ping: bool, **options: Any) -> None:
     """Write every feed and page as static files, the same bytes the server sends.
 
     A rebuild renders only what changed since the last one; on a terminal it shows its
     progress. It ends with one line: files written, kept and removed, bytes and seconds.
     """
     from . import create_app
+    from .push import changed_feed_files
     from .static import BuildError, export
 
     began = time.monotonic()
     config = load_config(**{**options, "reload_interval": 0})
     if not config.collection_path.is_dir():
         raise click.ClickException(f"collection folder not found: {config.collection_path}")
-    app = create_app(config.__dict__, watch=False, resume=True)
+    if ping and not config.hubs:
+        raise click.ClickException("--ping needs the hubs: set FEEDS_WEBSUB_HUBS")
+    app = create_app(config.__dict__, watch=False, resume=True, notify=False)
     try:
         app.extensions["feeds"].catch_up()  # the last run's snapshot, and only what changed since
         summary = export(app, out, jobs or os.cpu_count() or 1, progress=sys.stderr.isatty())
@@ -176,6 +183,17 @@ def build(out: Path, jobs: int, **options: Any) -> None:
         app.extensions["feeds"].close()
     summary.seconds = time.monotonic() - began  # start-up and indexing included
     click.echo(summary.line(out))
+    if ping:
+        _ping(config, changed_feed_files(summary.changed, config.base_url))
+
+
+def _ping(config: Config, urls: list[str]) -> None:
+    from .push import ping_and_wait
+
+    done = ping_and_wait(config, urls)
+    hubs = len(config.hubs)
+    click.echo(f"told {hubs} {'hub' if hubs == 1 else 'hubs'} of {len(urls)} changed feeds"
+               + ("" if done else " (some pings were still waiting)"))  # fmt: skip
 
 
 @main.command()

@@ -270,9 +270,11 @@ def _touched(before: dict[str, str], after: dict[str, str]) -> set[str]:
 
 @dataclass
 class Summary:
-    """What a build did; ``written`` names the files whose bytes are new (for WebSub pings)."""
+    """What a build did. ``written`` names the files whose bytes are new, ``changed`` those
+    of them that the last build had, with other bytes (what WebSub hubs are told of)."""
 
     written: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
     kept: int = 0
     removed: int = 0
     bytes: int = 0  # of the files written
@@ -342,8 +344,9 @@ def _stage_and_swap(
         shutil.rmtree(staging, ignore_errors=True)
         pending.unlink(missing_ok=True)
         raise
-    removed = before - writer.kept - writer.replaced
-    return Summary(writer.written, writer.kept, max(removed, 0), writer.bytes, 0, processes)
+    removed = before - writer.kept - len(writer.changed)
+    return Summary(writer.written, writer.changed, writer.kept, max(removed, 0), writer.bytes,
+                   0, processes)  # fmt: skip
 
 
 def _count_files(folder: Path | None) -> int:
@@ -359,7 +362,8 @@ class _Writer:
         self.staging, self.last = staging, last
         self.folders: set[str] = set()
         self.written: list[str] = []
-        self.kept = self.replaced = self.bytes = self.files = 0
+        self.changed: list[str] = []
+        self.kept = self.bytes = self.files = 0
         # Names resolved from open folders: a hundred thousand links walk no long paths.
         self._to = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
         self._from = os.open(last, os.O_RDONLY | os.O_DIRECTORY) if last is not None else -1
@@ -405,7 +409,8 @@ class _Writer:
             return
         (self.staging / name).write_bytes(data)
         self.written.append(name)
-        self.replaced += old is not None
+        if old is not None:
+            self.changed.append(name)
         self.bytes += len(data)
         self.files += 1
 

@@ -24,8 +24,10 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from . import directory
+from .changes import surrogate_keys
 from .compose import FeedRequest, archive_pages, finish, matches, normalise_query
-from .index import MAX_LIMIT, Snapshot, UnknownTopic
+from .config import Config
+from .index import MAX_LIMIT, Snapshot, UnknownTopic, depends_on
 from .live import LiveIndex
 from .models import Article, Rendered, Selection
 from .render import FORMATS
@@ -45,8 +47,11 @@ def snapshot() -> Snapshot:
     return live.snapshot
 
 
-def send(rendered: Rendered) -> Response:
-    """The bytes of one representation, with validators; 304 when the client has them."""
+def send(rendered: Rendered, keys: frozenset[str] | None = None) -> Response:
+    """The bytes of one representation, with validators; 304 when the client has them.
+
+    ``keys``: what it depends on (topic slugs and ``@<id>`` marks; None: every article).
+    """
     gzipped = rendered.gzip is not None and request.accept_encodings.quality("gzip") > 0
     response = Response(
         rendered.gzip if gzipped else rendered.body, content_type=rendered.media_type
@@ -60,10 +65,37 @@ def send(rendered: Rendered) -> Response:
     if rendered.last_modified is not None:
         response.last_modified = rendered.last_modified
     response.cache_control.public = True
+    config = current_app.config["FEEDS"]
     response.cache_control.max_age = (
-        rendered.max_age if rendered.max_age is not None else current_app.config["FEEDS"].max_age
+        rendered.max_age if rendered.max_age is not None else config.max_age
     )
+    shared_caching(response, config)
+    # Varnish's xkey module reads the first header, CDNs such as Fastly the second.
+    response.headers["xkey"] = response.headers["Surrogate-Key"] = surrogate_keys(keys)
     return cast(Response, response.make_conditional(request))  # it returns the response itself
+
+
+STALE_WHILE_REVALIDATE = 60  # seconds a shared cache may serve a purged copy while it refetches
+STALE_IF_ERROR = 24 * 3600  # and while the app is down: a day covers a restart gone wrong
+
+
+def shared_caching(response: Response, config: Config) -> None:
+    """A long lifetime for shared caches that are purged; readers' ``max-age`` is unchanged."""
+    shared = config.shared_max_age or (24 * 3600 if config.purges else 0)
+    if not shared:
+        return
+    own = response.cache_control.max_age or 0
+    response.cache_control.s_maxage = max(shared, own)
+    response.cache_control.stale_while_revalidate = STALE_WHILE_REVALIDATE
+    response.cache_control.stale_if_error = STALE_IF_ERROR
+
+
+def hub_links(response: Response, config: Config, self_url: str) -> Response:
+    """WebSub discovery in HTTP: ``Link: <hub>; rel="hub", <self>; rel="self"``."""
+    if config.hubs:
+        links = [f'<{hub}>; rel="hub"' for hub in config.hubs] + [f'<{self_url}>; rel="self"']
+        response.headers["Link"] = ", ".join(links)
+    return response
 
 
 def page(
@@ -74,7 +106,9 @@ def page(
     **context: Any,
 ) -> Response:
     """An HTML page, rendered once per snapshot (and kept by later ones it does not depend on)."""
-    return send(snap.cached(key, lambda: render_page(snap, template, **context), depends_on))
+    return send(
+        snap.cached(key, lambda: render_page(snap, template, **context), depends_on), depends_on
+    )
 
 
 def render_page(snap: Snapshot, template: str, compress: bool = True, **context: Any) -> Rendered:
@@ -154,7 +188,7 @@ def feed(name: str) -> Response:
     canonical = wanted.url(snap)
     if canonical != snap.config.base_url + requested_url():
         return redirect_to(snap, canonical)
-    return send(snap.document(wanted))
+    return hub_links(send(snap.document(wanted), depends_on(wanted)), snap.config, canonical)
 
 
 @bp.get("/")
@@ -182,7 +216,8 @@ def listing(snap: Snapshot, selection: Selection, key: tuple[str, ...], template
     return send(
         snap.cached(
             (*key, query), lambda: render_listing(snap, selection, template, query), depends_on
-        )
+        ),
+        depends_on,
     )
 
 
@@ -226,14 +261,18 @@ def article(article_id: str) -> Response:
     if found is None:
         abort(404, f"no article with id {article_id[:64]!r}")
     key, depends_on = ("page", "article", found.id), frozenset({"@" + found.id})
-    return send(snap.cached(key, lambda: render_article(snap, found), depends_on))
+    return send(snap.cached(key, lambda: render_article(snap, found), depends_on), depends_on)
 
 
 def render_article(snap: Snapshot, found: Article, compress: bool = True) -> Rendered:
     """An article page's bytes, for the server and the static export alike."""
     found = snap.full(found)
     verdicts = snap.matcher.verdicts(found)
-    reasons = [(slug, verdicts[slug]) for slug in found.topics if slug in verdicts]
+    reasons = [
+        (slug, verdicts[slug], feed_links(snap, Selection(all_of=(slug,))))
+        for slug in found.topics
+        if slug in verdicts
+    ]
     return render_page(
         snap, "article.html", compress,
         article=found, reasons=reasons, links=feed_links(snap, Selection()),
@@ -244,7 +283,8 @@ def render_article(snap: Snapshot, found: Article, compress: bool = True) -> Ren
 @bp.get("/style.css")
 def stylesheet() -> Response:
     snap = snapshot()
-    return send(snap.cached(("style.css",), lambda: render_stylesheet(snap)))
+    nothing: frozenset[str] = frozenset()  # no article changes it
+    return send(snap.cached(("style.css",), lambda: render_stylesheet(snap), nothing), nothing)
 
 
 def render_stylesheet(snap: Snapshot, compress: bool = True) -> Rendered:
