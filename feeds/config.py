@@ -60,6 +60,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("threads", 2, "Threads per worker process for `feeds serve`.", int),
     Setting("access_log", False, "Log every request of `feeds serve` to standard output.", _bool),
     Setting("git_dates", True, "Date undated articles from the collection's git history.", _bool),
+    Setting(
+        "cache_bytes",
+        64 * 1024 * 1024,
+        "Bytes of rendered documents each worker keeps in memory, and as much again for "
+        "stored responses; the least recently used go first.",
+        int,
+    ),
 )
 
 
@@ -82,6 +89,7 @@ class Config:
     threads: int = 2
     access_log: bool = False
     git_dates: bool = True
+    cache_bytes: int = 64 * 1024 * 1024
 
     @classmethod
     def load(
