@@ -63,6 +63,7 @@ def main() -> None:
 @click.option("--base-url", help="Public URL of the site [default: http://HOST:PORT].")
 def serve(**options: Any) -> None:
     """Serve the feeds over HTTP with granian (or gunicorn)."""
+    from .server import PortTaken
     from .server import serve as run_server
 
     config = load_config(**options)
@@ -70,7 +71,10 @@ def serve(**options: Any) -> None:
         config = load_config(**{**options, "base_url": f"http://{config.host}:{config.port}"})
     if not config.collection_path.is_dir():
         raise click.ClickException(f"collection folder not found: {config.collection_path}")
-    run_server(config)
+    try:
+        run_server(config)
+    except PortTaken as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

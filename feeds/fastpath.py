@@ -5,24 +5,31 @@ whether the client takes gzip, so the first answer for a URL is kept (for the
 life of the snapshot) as ready-made status, headers and body. Later requests
 for it skip routing and rendering: a dictionary look-up, then either the
 stored bytes or a 304 when the client's validators match. Anything else goes
-to Flask untouched.
+to Flask untouched. What is kept is bounded in bytes (``FEEDS_CACHE_BYTES``),
+so a flood of distinct URLs costs bounded memory.
+
+Request lines longer than 8 KiB are refused here with ``414``, under any
+server (gunicorn refuses them itself; granian passes them on).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.http import parse_accept_header, parse_date
+
+from .cache import ByteCache
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
-MAX_ENTRIES = 4096
+MAX_REQUEST_LINE = 8192
+TOO_LONG = b"414 URI Too Long: request lines are limited to 8 KiB\n"
 # What a 304 repeats of the 200 (RFC 9110, 15.4.5).
 NOT_MODIFIED_HEADERS = {"cache-control", "content-location", "date", "etag", "expires", "vary"}
 
@@ -39,20 +46,30 @@ class Stored:
 class FastPath:
     """Serve stored answers for repeated GET and HEAD requests; pass the rest to ``app``."""
 
-    def __init__(self, app: WSGIApp, current: Callable[[], object]) -> None:
+    def __init__(
+        self, app: WSGIApp, current: Callable[[], object], limit: int = 64 << 20
+    ) -> None:
         self.app = app
         self.current = current  # returns the snapshot in service
+        self.limit = limit
         self._snapshot: object = None
-        self._stored: OrderedDict[tuple[str, str, bool], Stored] = OrderedDict()
+        self._stored: ByteCache[tuple[str, str, bool], Stored] = ByteCache(limit)
         self._gzip: dict[str, bool] = {}
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
+        if len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) > 2048 \
+                and _request_line(environ) > MAX_REQUEST_LINE:  # fmt: skip
+            start_response("414 URI TOO LONG", [
+                ("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close"),
+                ("Content-Length", str(len(TOO_LONG))), ("X-Content-Type-Options", "nosniff"),
+            ])  # fmt: skip
+            return [TOO_LONG]
         if method != "GET" and method != "HEAD":
             return self.app(environ, start_response)
         snapshot = self.current()
         if snapshot is not self._snapshot:
-            self._snapshot, self._stored = snapshot, OrderedDict()
+            self._snapshot, self._stored = snapshot, ByteCache(self.limit)
         key = (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
                self._takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")))  # fmt: skip
         stored = self._stored.get(key)
@@ -94,7 +111,7 @@ class FastPath:
         if "etag" not in named or "set-cookie" in named or snapshot is not self._snapshot:
             return
         modified = named.get("last-modified")
-        self._stored[key] = Stored(
+        stored = Stored(
             headers=list(headers),
             not_modified=[(n, v) for n, v in headers if n.lower() in NOT_MODIFIED_HEADERS]
             + ([("Last-Modified", modified)] if modified else []),
@@ -102,8 +119,8 @@ class FastPath:
             etag=named["etag"],
             last_modified=parse_date(modified) if modified else None,
         )
-        while len(self._stored) > MAX_ENTRIES:
-            self._stored.popitem(last=False)
+        size = len(body) + sum(len(n) + len(v) for n, v in headers) + len(key[0]) + len(key[1])
+        self._stored.put(key, stored, size + 512)
 
     def _takes_gzip(self, header: str) -> bool:
         known = self._gzip.get(header)
@@ -127,3 +144,14 @@ class FastPath:
             moment = parse_date(since)
             return moment is not None and stored.last_modified <= moment
         return False
+
+
+def _request_line(environ: Environ) -> int:
+    """The length of the request line as sent: method, target and protocol."""
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if target is None:  # the path as sent, percent-encoded again
+        path = environ.get("PATH_INFO", "").encode("latin-1", "replace")
+        query = environ.get("QUERY_STRING", "")
+        target = quote(path, safe="/;:@&=+$,!~*'()%") + ("?" + query if query else "")
+    protocol = environ.get("SERVER_PROTOCOL", "")
+    return len(environ["REQUEST_METHOD"]) + len(target) + len(protocol) + 2
