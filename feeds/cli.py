@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -34,6 +37,27 @@ def load_config(**overrides: Any) -> Config:
         return Config.load(clean)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def reports_file_errors(command: Command) -> Command:
+    """File-system failures end the command with one line that names the file, never a
+    traceback: a full disk, a folder that cannot be written, a file that cannot be read."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except OSError as exc:
+            where = exc.filename if exc.filename is not None else "(unknown file)"
+            also = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+            raise click.ClickException(f"{where}{also}: {exc.strerror or exc}") from None
+        except sqlite3.Error as exc:  # the index heals itself; this is the last resort
+            raise click.ClickException(f"index: {exc}") from None
+
+    return run  # type: ignore[return-value]  # the same signature, as functools.wraps keeps
 
 
 def open_index(config: Config) -> LiveIndex:
@@ -80,6 +104,7 @@ def serve(**options: Any) -> None:
 @main.command()
 @collection_option
 @index_option
+@reports_file_errors
 def check(**options: Any) -> None:
     """Parse every article; print each problem and exit 1 if there is any."""
     live = open_index(load_config(**options))
@@ -98,6 +123,7 @@ def check(**options: Any) -> None:
 @collection_option
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per article.")
+@reports_file_errors
 def list_articles(as_json: bool, **options: Any) -> None:
     """List every published article, newest first."""
     live = open_index(load_config(**options))
@@ -158,6 +184,7 @@ def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
     "--jobs", type=click.IntRange(min=0), default=0, show_default="every core",
     help="Processes that render documents at once.",
 )  # fmt: skip
+@reports_file_errors
 def build(out: Path, jobs: int, **options: Any) -> None:
     """Write every feed and page as static files, the same bytes the server sends."""
     from . import create_app
