@@ -51,7 +51,11 @@ def reports_file_errors(command: Command) -> Command:
         try:
             command(*args, **kwargs)
         except OSError as exc:
-            where = exc.filename if exc.filename is not None else "(unknown file)"
+            where = exc.filename
+            if where is None:  # a write to an open file: name the folder being written
+                params = click.get_current_context().params
+                where = next((params[k] for k in ("out", "index", "collection") if params.get(k)),
+                             "(unknown file)")  # fmt: skip
             also = f" -> {exc.filename2}" if exc.filename2 is not None else ""
             raise click.ClickException(f"{where}{also}: {exc.strerror or exc}") from None
         except sqlite3.Error as exc:  # the index heals itself; this is the last resort
