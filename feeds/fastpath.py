@@ -30,8 +30,9 @@ WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 MAX_REQUEST_LINE = 8192
 TOO_LONG = b"414 URI Too Long: request lines are limited to 8 KiB\n"
-# What a 304 repeats of the 200 (RFC 9110, 15.4.5).
-NOT_MODIFIED_HEADERS = {"cache-control", "content-location", "date", "etag", "expires", "vary"}
+# What a 304 repeats of the 200 (RFC 9110, 15.4.5), and nosniff, which every response has.
+NOT_MODIFIED_HEADERS = {"cache-control", "content-location", "date", "etag", "expires", "vary",
+                        "x-content-type-options"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

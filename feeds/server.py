@@ -109,8 +109,23 @@ def _granian(config: Config) -> None:
     ).serve()
 
 
+def _plain_error(sock: Any, status: int, reason: str, message: str) -> None:
+    """gunicorn's answer to a request it refuses itself (414, malformed requests), as short
+    plain text with nosniff, like every answer of the app."""
+    from gunicorn import util
+
+    body = f"{status} {reason}: {message}\n".encode("latin-1", "replace")
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 def _gunicorn(config: Config) -> None:
+    from gunicorn import util
     from gunicorn.app.base import BaseApplication
+
+    util.write_error = _plain_error  # its workers answer refused requests through this
 
     class FeedsServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
         def load_config(self) -> None:
