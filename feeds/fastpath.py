@@ -10,10 +10,18 @@ so a flood of distinct URLs costs bounded memory.
 
 Request lines longer than 8 KiB are refused here with ``414``, under any
 server (gunicorn refuses them itself; granian passes them on).
+
+Answers from memory come first. URLs whose number has no bound, searches and
+combinations of topics, are rendered on a budget (:class:`RenderBudget`): while
+requests are being answered from memory, such renders take turns and use at most
+15% of the worker's time; beyond that they get ``503`` with ``Retry-After``.
+A flood of them can slow searches down, never the feeds everyone polls.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +38,43 @@ WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 MAX_REQUEST_LINE = 8192
 TOO_LONG = b"414 URI Too Long: request lines are limited to 8 KiB\n"
+BUSY = b"503 Service Unavailable: too many searches just now; retry in a second\n"
+PLAIN = [("Content-Type", "text/plain; charset=utf-8"), ("X-Content-Type-Options", "nosniff")]
+RENDER_SHARE = 0.15  # of a worker's time for costly renders while cached answers are asked for
+CONTENDED_SECONDS = 1.0  # cached answers this recent mean others are waiting
+
+
+class RenderBudget:
+    """Costly renders take turns, and at most ``share`` of the time, while requests are
+    answered from memory; with no such traffic they run freely."""
+
+    def __init__(self, share: float = RENDER_SHARE) -> None:
+        self.rest = 1 / share - 1  # seconds of rest after each second of rendering
+        self.cached_at = -CONTENDED_SECONDS  # last answer from memory
+        self._lock = threading.Lock()
+        self._running = 0
+        self._free_at = 0.0
+
+    def enter(self) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            contended = now - self.cached_at < CONTENDED_SECONDS
+            if contended and (self._running or now < self._free_at):
+                return False
+            self._running += 1
+            return True
+
+    def leave(self, started: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._running -= 1
+            self._free_at = max(self._free_at, now + (now - started) * self.rest)
+
+
+def costly(environ: Environ) -> bool:
+    """A URL of an unbounded family: a search, or a combination of topics."""
+    path = environ.get("PATH_INFO", "")
+    return "q=" in environ.get("QUERY_STRING", "") or any(c in path for c in "+,~")
 # What a 304 repeats of the 200 (RFC 9110, 15.4.5), and nosniff, which every response has.
 NOT_MODIFIED_HEADERS = {"cache-control", "content-location", "date", "etag", "expires", "vary",
                         "x-content-type-options"}  # fmt: skip
@@ -56,14 +101,14 @@ class FastPath:
         self._snapshot: object = None
         self._stored: ByteCache[tuple[str, str, bool], Stored] = ByteCache(limit)
         self._gzip: dict[str, bool] = {}
+        self.budget = RenderBudget()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         if len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) > 2048 \
                 and _request_line(environ) > MAX_REQUEST_LINE:  # fmt: skip
             start_response("414 URI TOO LONG", [
-                ("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close"),
-                ("Content-Length", str(len(TOO_LONG))), ("X-Content-Type-Options", "nosniff"),
+                *PLAIN, ("Connection", "close"), ("Content-Length", str(len(TOO_LONG))),
             ])  # fmt: skip
             return [TOO_LONG]
         if method != "GET" and method != "HEAD":
@@ -75,12 +120,31 @@ class FastPath:
                self._takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")))  # fmt: skip
         stored = self._stored.get(key)
         if stored is None:
-            return self._first(environ, start_response, key, snapshot)
+            if not costly(environ):
+                return self._first(environ, start_response, key, snapshot)
+            return self._on_budget(environ, start_response, key, snapshot)
+        self.budget.cached_at = time.monotonic()
         if self._fresh(environ, stored):
             start_response("304 NOT MODIFIED", stored.not_modified)
             return []
         start_response("200 OK", stored.headers)
         return [] if method == "HEAD" else [stored.body]
+
+    def _on_budget(
+        self, environ: Environ, start_response: StartResponse, key: tuple[str, str, bool],
+        snapshot: object,
+    ) -> Iterable[bytes]:  # fmt: skip
+        if not self.budget.enter():
+            start_response("503 SERVICE UNAVAILABLE", [
+                *PLAIN, ("Retry-After", "1"), ("Cache-Control", "no-store"),
+                ("Content-Length", str(len(BUSY))),
+            ])  # fmt: skip
+            return [BUSY]
+        started = time.monotonic()
+        try:
+            return self._first(environ, start_response, key, snapshot)
+        finally:
+            self.budget.leave(started)
 
     def _first(
         self, environ: Environ, start_response: StartResponse, key: tuple[str, str, bool],

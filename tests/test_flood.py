@@ -89,13 +89,16 @@ def test_a_search_flood_beside_cached_requests(tmp_path: Path) -> None:
         client = Client(url)
         first = client.get("/feeds/all.rss")
         failures: list[str] = []
+        answered: list[int] = []
 
         def search(seed: int) -> None:
             searcher = Client(url)
             try:
                 for n in range(150):
                     reply = searcher.get(f"/feeds/all.rss?q={WORDS[n % len(WORDS)]}+{seed}{n}")
-                    if reply.status != 200:
+                    if reply.status == 200:
+                        answered.append(n)
+                    elif reply.status != 503 or reply.header("Retry-After") != "1":
                         failures.append(f"search {n}: {reply.status}")
             finally:
                 searcher.close()
@@ -111,3 +114,4 @@ def test_a_search_flood_beside_cached_requests(tmp_path: Path) -> None:
             thread.join(timeout=120)
         client.close()
     assert not failures, failures[:5]
+    assert answered, "no search was answered at all"
