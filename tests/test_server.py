@@ -108,3 +108,33 @@ def test_every_response_says_nosniff(collection, tmp_path: Path, server: str) ->
         etag = get(url + "/feeds/korea.rss").header("ETag") or ""
         reply = get(url + "/feeds/korea.rss", {"If-None-Match": etag})
         assert reply.status == 304 and reply.header("X-Content-Type-Options") == "nosniff"
+
+
+def test_parallel_indexing_in_a_folder_that_holds_a_feeds_folder(tmp_path: Path) -> None:
+    """The workers that index a large collection import this package, not ./feeds."""
+    from feeds.live import PARALLEL_FROM
+
+    collection = tmp_path / "collection"
+    collection.mkdir()
+    for n in range(PARALLEL_FROM + 50):
+        (collection / f"{n:05d}_{n:016x}.txt").write_text(
+            f"---\ndate: 2025-01-01\n---\nStory {n} from Tokyo\n\nJapan said so.\n"
+        )
+    cwd = tmp_path / "site"
+    (cwd / "feeds" / "japan").mkdir(parents=True)  # e.g. a static export named feeds
+    script = Path(sys.executable).parent / "feeds"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [str(script), "serve", "--collection", str(collection), "--index",
+               str(tmp_path / "index"), "--port", str(port)]  # fmt: skip
+    log = tmp_path / "serve.log"
+    env = feeds_env()
+    original = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with running(command, [log], url + "/topics.json", "feeds serve", env):
+            assert b"<title>Story 2049 from Tokyo</title>" in get(url + "/feeds/all.rss").body
+    finally:
+        os.chdir(original)
+    text = log.read_text()
+    assert "parallel indexing failed" not in text, text[-2000:]
