@@ -133,7 +133,7 @@ class LiveIndex:
         self._load_taxonomy()
         started = self._resume() if fast_start else None
         self._reconcile = started is not None
-        self.snapshot: Snapshot = started or self._rebuild(self._known_records())
+        self.snapshot: Snapshot = started or self._rebuild(self._known_records(), offline=True)
         if not self._reconcile:
             self._save_state()
 
@@ -361,7 +361,7 @@ class LiveIndex:
         after.changes, after.gone = self.store.changes(), self.store.gone()
         after.newest_change = max(after.newest_change, at)
 
-    def _rebuild(self, known: dict[str, FileRecord]) -> Snapshot:
+    def _rebuild(self, known: dict[str, FileRecord], offline: bool = False) -> Snapshot:
         """A whole new snapshot: at start-up, and when the topics change."""
         if self._taxonomy_files_key() != self._taxonomy_key:
             self._load_taxonomy()
@@ -382,9 +382,32 @@ class LiveIndex:
             self._keep(record)
         self._articles = self._date(list(records.values()))
         self._index_ids()
+        if offline and known:
+            self._date_offline_changes(known)
         snapshot = self._snapshot(self._owners().values())
         log.info("snapshot: %d articles, %d re-read", len(snapshot.articles), len(results))
         return snapshot
+
+    def _date_offline_changes(self, known: dict[str, FileRecord]) -> None:
+        """Date the changes made while no server followed the collection, found by comparing
+        what the index knew with what the files hold now, as a change seen now."""
+        before = {p: r.article for p, r in known.items() if r.article is not None}
+        after = self._articles
+        moved = [p for p, a in before.items()
+                 if p not in after or (after[p].digest, after[p].topics) != (a.digest, a.topics)]
+        arrived = [after[p] for p in after.keys() - before.keys()]
+        if not moved and not arrived:
+            return
+        seen = self.dater.known()
+        removed = [
+            replace(before[p], published=before[p].published or seen[before[p].id].first_seen)
+            for p in moved if before[p].published or before[p].id in seen
+        ]  # fmt: skip
+        added = arrived + [after[p] for p in moved if p in after]
+        at = self._change_moment()
+        stamped = {s: at for s in Snapshot.touched_by(removed, added) if not s.startswith("@")}
+        self.store.record_changes(stamped | {EVERYTHING: at})
+        self.store.record_gone(departures(removed, added, at))
 
     def _read(self, entries: list[FileEntry]) -> list[FileRecord]:
         """Parse and tag files and store what they gave; the texts go to disk, not memory."""

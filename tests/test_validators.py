@@ -167,3 +167,39 @@ def test_an_emptied_archive_page_stays(market_settings) -> None:
         assert client.get("/feeds/markets/archive/3.atom").status_code == 200
     finally:
         live.close()
+
+
+def test_a_removal_while_no_server_ran_is_dated_at_the_next_start(
+    settings, collection: Path
+) -> None:
+    newest = write_article(collection, "newest.txt", "Tokyo newest story", "About Japan.",
+                           date="2025-06-01T00:00:00Z")  # fmt: skip
+    app, live = open_app(settings)
+    seen = app.test_client().get("/feeds/japan.rss")
+    live.close()
+    newest.unlink()
+    app, live = open_app(settings)  # no snapshot to resume: rebuilt from the index
+    try:
+        again = app.test_client().get(
+            "/feeds/japan.rss", headers={"If-Modified-Since": seen.headers["Last-Modified"]}
+        )
+        assert again.status_code == 200 and modified(again) > modified(seen)
+    finally:
+        live.close()
+
+
+def test_archive_pages_survive_a_removal_while_no_server_ran(market_settings) -> None:
+    app, live = open_app(market_settings)
+    before = archive(app.test_client(), "markets")
+    live.close()
+    folder = Path(str(market_settings["collection"]))
+    (folder / f"a03_{3:016x}.txt").unlink()
+    app, live = open_app(market_settings)
+    try:
+        after = archive(app.test_client(), "markets")
+        assert after.keys() == before.keys()
+        assert [url for url in before if before[url] != after[url]] == [
+            "/feeds/markets/archive/1.atom"
+        ]
+    finally:
+        live.close()
