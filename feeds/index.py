@@ -119,7 +119,9 @@ class Snapshot:
         )
         if newest_change is None:
             newest_change = max((a.updated for a in self.articles if a.updated), default=EPOCH)
-        self.newest_change = max(newest_change, self.changes.get(EVERYTHING, EPOCH))
+        self.newest_change = newest_change  # of the articles: what bodies say
+        # And of articles leaving: what Last-Modified says, as it must never go back.
+        self.last_change = max(newest_change, self.changes.get(EVERYTHING, EPOCH))
         self._lock = threading.Lock()
 
     @staticmethod

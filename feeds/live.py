@@ -359,7 +359,7 @@ class LiveIndex:
         self.store.record_changes(stamped | {EVERYTHING: at})
         self.store.record_gone(departures(removed, added, at))
         after.changes, after.gone = self.store.changes(), self.store.gone()
-        after.newest_change = max(after.newest_change, at)
+        after.last_change = max(after.last_change, at)
 
     def _rebuild(self, known: dict[str, FileRecord], offline: bool = False) -> Snapshot:
         """A whole new snapshot: at start-up, and when the topics change."""

@@ -192,7 +192,7 @@ def listing(snap: Snapshot, selection: Selection, key: tuple[str, ...], template
         search_url=snap.config.base_url + (snap.html_path_of(selection)),
         last_modified=max(
             [snap.changed_at(selection), *(a.updated for a in shown if a.updated)]
-        ) if shown else snap.newest_change,
+        ) if shown else snap.last_change,
     )  # fmt: skip
 
 
@@ -228,7 +228,7 @@ def topics_json() -> Response:
     snap = snapshot()
 
     def make() -> Rendered:
-        return finish(directory.topics_json(snap), JSON, snap.newest_change)
+        return finish(directory.topics_json(snap), JSON, snap.last_change)
 
     return send(snap.cached(("topics.json",), make))
 
@@ -243,7 +243,7 @@ def subscriptions() -> Response:
         return redirect_to(snap, "/feeds.opml")
 
     def make() -> Rendered:
-        return finish(directory.opml(snap, extension), directory.OPML_TYPE, snap.newest_change)
+        return finish(directory.opml(snap, extension), directory.OPML_TYPE, snap.last_change)
 
     return send(snap.cached(("opml", extension), make))
 
