@@ -13,7 +13,7 @@ server (gunicorn refuses them itself; granian passes them on).
 
 Answers from memory come first. URLs whose number has no bound, searches and
 combinations of topics, are rendered on a budget (:class:`RenderBudget`): while
-requests are being answered from memory, such renders take turns and use at most
+many requests are being answered from memory, such renders take turns and use at most
 15% of the worker's time; beyond that they get ``503`` with ``Retry-After``.
 A flood of them can slow searches down, never the feeds everyone polls.
 """
@@ -41,24 +41,37 @@ TOO_LONG = b"414 URI Too Long: request lines are limited to 8 KiB\n"
 BUSY = b"503 Service Unavailable: too many searches just now; retry in a second\n"
 PLAIN = [("Content-Type", "text/plain; charset=utf-8"), ("X-Content-Type-Options", "nosniff")]
 RENDER_SHARE = 0.15  # of a worker's time for costly renders while cached answers are asked for
-CONTENDED_SECONDS = 1.0  # cached answers this recent mean others are waiting
+CONTENDED_HITS = 50  # answers from memory in one second that make the budget apply
+CONTENDED_SECONDS = 1.0  # and for how long after
 
 
 class RenderBudget:
     """Costly renders take turns, and at most ``share`` of the time, while requests are
-    answered from memory; with no such traffic they run freely."""
+    being answered from memory (at least ``CONTENDED_HITS`` a second); otherwise they run
+    freely."""
 
     def __init__(self, share: float = RENDER_SHARE) -> None:
         self.rest = 1 / share - 1  # seconds of rest after each second of rendering
-        self.cached_at = -CONTENDED_SECONDS  # last answer from memory
+        self._window = 0.0  # start of the second in which cached answers are counted
+        self._hits = 0
+        self._busy_until = 0.0  # cached traffic was seen recently up to then
         self._lock = threading.Lock()
         self._running = 0
         self._free_at = 0.0
 
+    def hit(self) -> None:
+        """One answer from memory (counted without a lock: an approximate count will do)."""
+        now = time.monotonic()
+        if now - self._window >= 1.0:
+            self._window, self._hits = now, 0
+        self._hits += 1
+        if self._hits >= CONTENDED_HITS:
+            self._busy_until = now + CONTENDED_SECONDS
+
     def enter(self) -> bool:
         now = time.monotonic()
         with self._lock:
-            contended = now - self.cached_at < CONTENDED_SECONDS
+            contended = now < self._busy_until
             if contended and (self._running or now < self._free_at):
                 return False
             self._running += 1
@@ -123,7 +136,7 @@ class FastPath:
             if not costly(environ):
                 return self._first(environ, start_response, key, snapshot)
             return self._on_budget(environ, start_response, key, snapshot)
-        self.budget.cached_at = time.monotonic()
+        self.budget.hit()
         if self._fresh(environ, stored):
             start_response("304 NOT MODIFIED", stored.not_modified)
             return []

@@ -117,6 +117,9 @@ class Snapshot:
         self._selected: ByteCache[tuple[str, Selection], tuple[Article, ...]] = ByteCache(
             max(self.config.cache_bytes // 4, 1 << 20)
         )
+        self._found: ByteCache[tuple[str, object], set[str]] = ByteCache(
+            max(self.config.cache_bytes // 8, 1 << 20)
+        )  # the files that hold the words of a search
         if newest_change is None:
             newest_change = max((a.updated for a in self.articles if a.updated), default=EPOCH)
         self.newest_change = newest_change  # of the articles: what bodies say
@@ -205,9 +208,13 @@ class Snapshot:
         wanted = parse_query(query)
         if not wanted.words:
             return articles
-        found = self.store.search(wanted) if self.store is not None else None
-        if found is None:  # no word index to ask: read the texts
-            return (a for a in articles if matches(self.full(a), query))
+        key = ("search", wanted)
+        found = self._found.get(key)
+        if found is None:
+            found = self.store.search(wanted) if self.store is not None else None
+            if found is None:  # no word index to ask: read the texts
+                return (a for a in articles if matches(self.full(a), query))
+            self._found.put(key, found, 100 * len(found) + 64)  # every format and limit
         return (a for a in articles if a.path in found)
 
     def changed_at(self, selection: Selection) -> datetime:

@@ -75,13 +75,21 @@ def test_costly_renders_take_turns_while_cached_answers_are_asked_for(
     clock = [100.0]
     monkeypatch.setattr(fastpath.time, "monotonic", lambda: clock[0])
     budget = fastpath.RenderBudget(share=0.2)
+
+    def cached_traffic() -> None:
+        for _ in range(fastpath.CONTENDED_HITS):
+            budget.hit()
+
     assert budget.enter() and budget.enter()  # no cached traffic: renders run freely
     budget.leave(99.0)
     budget.leave(99.0)  # each took a second: four of rest, if others were waiting
-    budget.cached_at = clock[0]
+    budget.hit()
+    assert budget.enter(), "a few cached answers are no contention"
+    budget.leave(clock[0])
+    cached_traffic()
     assert not budget.enter()
     clock[0] += 4.5
-    budget.cached_at = clock[0]
+    cached_traffic()
     assert budget.enter()
     assert not budget.enter()  # one at a time
     budget.leave(clock[0])
