@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from servers import feeds_env, feeds_serve, free_port, get, running
 
+from feeds.server import check_port
+
 SERVERS = ["granian", "gunicorn"]
 DEADLINE = 20.0
 
@@ -71,8 +73,7 @@ def test_workers_exit_when_the_main_process_dies(collection, tmp_path: Path, ser
         while any(alive(pid) for pid in workers):
             assert time.monotonic() < deadline, "a worker outlived its main process"
             time.sleep(0.1)
-    with socket.socket() as sock:  # and the port is free for the next server
-        sock.bind(("127.0.0.1", port))
+    check_port("127.0.0.1", port)  # and the port is free for the next server
 
 
 def request_line(port: int, target: bytes) -> bytes:
