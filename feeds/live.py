@@ -128,6 +128,7 @@ class LiveIndex:
         self._thread: threading.Thread | None = None
         self._observer: object = None
         self._pending: set[str] = set()
+        self._stale: set[str] = set()  # files whose text the index lost: to read again
         self._wake = threading.Event()
         self.last_error: str | None = None
         self._load_taxonomy()
@@ -209,12 +210,13 @@ class LiveIndex:
         if path is None or entry is None:
             return None
         found, _ = collection.read_article(self.root, entry)
+        if path not in self._stale:  # once: the watcher reads and stores it again
+            self._stale.add(path)
+            log.warning("%s: text not in the index %s; read from the file", path, self.store.path)
         self._pending.add(path)
         self._wake.set()
-        if found is None:
-            return None
-        log.warning("%s: text not in the index %s; read from the file", path, self.store.path)
-        return (found.summary, *found.body)
+        return (found.summary, *found.body) if found is not None else None
+
     def _save_state(self) -> None:
         # Newest first, as the snapshot holds them: a resumed snapshot need not sort again.
         order = {a.id: n for n, a in enumerate(self.snapshot.articles)}
@@ -290,7 +292,7 @@ class LiveIndex:
             if not collection.stat.S_ISREG(info.st_mode) or (self.root / path).is_symlink():
                 return self._full_scan()  # anything unusual: let the full scan judge it
             entry = FileEntry(path, info.st_size, info.st_mtime_ns)
-            if self._files.get(path) != entry:
+            if self._files.get(path) != entry or path in self._stale:
                 entries.append(entry)
         gone &= self._files.keys()
         if not entries and not gone:
@@ -329,6 +331,7 @@ class LiveIndex:
         for record in fresh:
             self._keep(record)
             self._set_article(record.entry.path, None)
+            self._stale.discard(record.entry.path)
         for path, article in dated.items():
             self._set_article(path, article)
             touched_ids.add(article.id)

@@ -249,5 +249,6 @@ def test_an_article_whose_text_cannot_be_read_is_not_published_without_it(
         response = app.test_client().get("/feeds/japan.atom")
         assert response.status_code == 200
         assert "Tokyo markets rally" not in response.get_data(as_text=True)
+        assert live.store.text("asia/000_73bcabc292162f38.txt"), "the text read is stored again"
     finally:
         live.close()
