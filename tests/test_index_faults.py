@@ -239,3 +239,27 @@ def test_list_and_check_with_an_unreadable_collection_are_one_line(
     assert result.exit_code == 1
     assert len(result.output.strip().splitlines()) == 1
     assert str(not_a_folder / "sub") in result.output and "Traceback" not in result.output
+
+
+def test_a_failed_update_is_tried_again_until_it_succeeds(settings, collection: Path) -> None:
+    app = create_app(settings, watch=False)
+    live = app.extensions["feeds"]
+    try:
+        real = live._date
+        failures = iter([True, True])
+
+        def flaky(records):  # type: ignore[no-untyped-def]
+            if next(failures, False):
+                raise OSError(28, "No space left on device")
+            return real(records)
+
+        live._date = flaky
+        path = write_article(collection, "late.txt", "Tokyo story that waited", "About Japan.")
+        live.notice(str(path), False)
+        assert live.check() is False and live.last_error
+        assert "Tokyo story that waited" not in titles(app)
+        assert live.check() is False  # no new event: the failed one is tried again
+        assert live.check() is True
+        assert "Tokyo story that waited" in titles(app)
+    finally:
+        live.close()
