@@ -651,6 +651,7 @@ class LiveIndex:
         if self._thread is not None:
             self._thread.join(timeout=10)
         with self._lock:
-            if not self._reconcile:
+            # A snapshot is kept only for an index that holds all it describes.
+            if self.store.retry(now=True) and not self._reconcile:
                 self._save_state()
             self.store.close()

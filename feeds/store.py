@@ -375,9 +375,12 @@ class IndexStore:
         return bool(self._pending_files or self._pending_seen or self._pending_gone
                     or self._pending_changes)  # fmt: skip
 
-    def retry(self) -> bool:
-        """Write what is pending if it is time to try again; whether all is written now."""
+    def retry(self, now: bool = False) -> bool:
+        """Write what is pending if it is time to try again (or ``now``); whether all is
+        written."""
         with self._lock:
+            if now:
+                self._next_try = 0.0
             self._flush()
             return not self.pending
 
