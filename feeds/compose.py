@@ -95,6 +95,8 @@ def compose(snap: Snapshot, request: FeedRequest) -> Feed:
     elif request.page:
         title += f", archive page {request.page}"
     links = history_links(snap, request, len(snap.slots(request.selection)))
+    # WebSub discovery (W3C WebSub, 4): the hubs, beside the self link every document has.
+    links += tuple(FeedLink("hub", hub) for hub in snap.config.hubs)
     base = snap.config.base_url
     updated = max((a.updated for a in items if a.updated), default=None)
     if request.page and updated is None:  # every article of the page has gone

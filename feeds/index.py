@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -33,6 +34,10 @@ Reread = Callable[[Article], "tuple[str, ...] | None"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_LIMIT = 100
 EVERYTHING = ""  # the key of the feed of every article, beside the topic slugs
+REQUESTED_KEPT = 4096  # combinations readers asked for, remembered from snapshot to snapshot
+
+
+_requested_lock = threading.Lock()
 
 
 class UnknownTopic(LookupError):
@@ -110,6 +115,12 @@ class Snapshot:
         self.by_topic = {slug: tuple(items) for slug, items in by_topic.items()}
         self._finish()
         self._rendered: ByteCache[tuple[str, ...], _Cached] = ByteCache(config.cache_bytes)
+        # What changed since the snapshot this one replaced (topic slugs and "@<id>" marks);
+        # None: a snapshot made whole, which may differ in anything.
+        self.touched: frozenset[str] | None = None
+        # Combinations of topics readers asked for, shared with the snapshots that follow:
+        # the feeds a change may reach beyond the topics themselves.
+        self.requested: OrderedDict[Selection, None] = OrderedDict()
 
     def _finish(self, newest_change: datetime | None = None) -> None:
         self.topic_names = {slug: t.name for slug, t in self.taxonomy.topics.items()}
@@ -177,6 +188,7 @@ class Snapshot:
         if all(a.updated != self.newest_change for a in removed):
             newest = max([self.newest_change, *(a.updated for a in added if a.updated)])
         new._finish(newest)
+        new.touched, new.requested = frozenset(touched), self.requested
         with self._lock:
             new._rendered = self._rendered.copy(
                 lambda cached: cached.depends_on is not None
@@ -257,8 +269,21 @@ class Snapshot:
         found = self._selected.get(("select", selection))
         if found is None:
             found = self._combine(selection)
+            self._remember(selection)
             self._selected.put(("select", selection), found, 8 * len(found) + 64)
         return found
+
+    def requested_selections(self) -> list[Selection]:
+        """The combinations of topics readers asked for, oldest first."""
+        with _requested_lock:
+            return list(self.requested)
+
+    def _remember(self, selection: Selection) -> None:
+        with _requested_lock:  # shared by snapshots, so not this snapshot's lock
+            self.requested[selection] = None
+            self.requested.move_to_end(selection)
+            while len(self.requested) > REQUESTED_KEPT:
+                self.requested.popitem(last=False)
 
     def _combine(self, selection: Selection) -> tuple[Article, ...]:
         if selection.all_of:
@@ -289,12 +314,8 @@ class Snapshot:
 
     def document(self, request: FeedRequest) -> Rendered:
         """One feed document, rendered once per snapshot."""
-        selection = request.selection
-        depends_on = (
-            None if selection.is_everything or request.query else frozenset(selection.slugs)
-        )
         key = ("feed", request.url(self))
-        return self.cached(key, lambda: render_document(self, request), depends_on)
+        return self.cached(key, lambda: render_document(self, request), depends_on(request))
 
     def cached(
         self,
@@ -318,6 +339,12 @@ def _merged(before: Gone | None, now: Gone) -> Gone:
     if before is None:
         return now
     return replace(now, topics=tuple(dict.fromkeys((*before.topics, *now.topics))))
+
+
+def depends_on(request: FeedRequest) -> frozenset[str] | None:
+    """The topics a feed document depends on; None: every article."""
+    selection = request.selection
+    return None if selection.is_everything or request.query else frozenset(selection.slugs)
 
 
 def _merge(

@@ -19,7 +19,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -131,9 +131,13 @@ class LiveIndex:
         self._stale: set[str] = set()  # files whose text the index lost: to read again
         self._wake = threading.Event()
         self.last_error: str | None = None
+        # Told of each snapshot that replaces another (the old one, then the new), after the
+        # swap; it must return at once (feeds.push does its work in the background).
+        self.on_change: Callable[[Snapshot, Snapshot], None] | None = None
         self._load_taxonomy()
         started = self._resume() if fast_start else None
         self._reconcile = started is not None
+        self.resumed = started is not None  # else made whole: what changed since is unknown
         self.snapshot: Snapshot = started or self._rebuild(self._known_records(), offline=True)
         if not self._reconcile:
             self._save_state()
@@ -252,8 +256,10 @@ class LiveIndex:
             if self._taxonomy_files_key() != self._taxonomy_key:
                 before = self.snapshot
                 after = self._rebuild(self._known_records())
+                after.requested = before.requested
                 self._date_change(before, after)
                 self.snapshot = after
+                self._tell(before)
                 return True
             if paths is None:
                 return self._full_scan()
@@ -338,12 +344,22 @@ class LiveIndex:
         after = {i: owner for i in touched_ids if (owner := self._owner(i)) is not None}
         removed = [a for i, a in before.items() if after.get(i) is not a]
         added = [a for i, a in after.items() if before.get(i) is not a]
+        before_snapshot = self.snapshot
         self.snapshot = self.snapshot.apply(
             removed, added, self._reported_problems(), self._change_moment()
         )
         self.store.record_gone(self.snapshot.departed)
         self.store.record_changes(self.snapshot.stamped)
         log.info("snapshot: %d changed, %d removed files", len(entries), len(gone))
+        self._tell(before_snapshot)
+
+    def _tell(self, before: Snapshot) -> None:
+        if self.on_change is None:
+            return
+        try:
+            self.on_change(before, self.snapshot)
+        except Exception:  # whoever listens never takes the index down
+            log.exception("telling of a new snapshot failed")
 
     def _change_moment(self) -> datetime:
         """When a change is dated: the next whole second, and after every earlier change, so
@@ -610,9 +626,11 @@ class LiveIndex:
         The snapshot in service keeps serving meanwhile, reading texts from the files."""
         with self._lock:
             self.store.heal(self.dater.known())
-            after = self._rebuild({})
-            self._date_change(self.snapshot, after)
+            before, after = self.snapshot, self._rebuild({})
+            after.requested = before.requested
+            self._date_change(before, after)
             self.snapshot = after
+            self._tell(before)
             self._save_state()
 
     def _watch(self) -> None:
