@@ -115,3 +115,25 @@ def test_a_search_flood_beside_cached_requests(tmp_path: Path) -> None:
         client.close()
     assert not failures, failures[:5]
     assert answered, "no search was answered at all"
+
+
+def test_a_flood_of_distinct_combinations_costs_bounded_memory(tmp_path: Path) -> None:
+    from feeds.topics import load_taxonomy
+
+    collection = big_collection(tmp_path / "collection")
+    others = sorted(slug for slug in load_taxonomy().topics if slug != "japan")[:320]
+    with feeds_serve(collection, tmp_path / "server", cache_bytes=str(CACHE_BYTES),
+                     workers="1") as url:  # fmt: skip
+        main = server_pid(int(url.rsplit(":", 1)[1]))
+        client = Client(url)
+        assert client.get("/feeds/all.rss?limit=100").status == 200
+        before = worker_rss(main)
+        for slug in others:
+            key = ",".join(sorted(["japan", slug]))  # every Japan article, whatever the other
+            for fmt in ("rss", "atom"):
+                reply = client.get(f"/feeds/{key}.{fmt}?limit=100")
+                assert reply.status == 200 and len(reply.body) > 300_000, (key, reply.status)
+        after = worker_rss(main)
+        client.close()
+    grown = after - before
+    assert grown < 2 * CACHE_BYTES + 50 * 1024 * 1024, f"the worker grew by {grown >> 20} MiB"
