@@ -131,7 +131,7 @@ class FastPath:
             self._snapshot, self._stored = snapshot, ByteCache(self.limit)
         key = (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
                self._takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")))  # fmt: skip
-        stored = self._stored.get(key)
+        stored = self._stored.peek(key)
         if stored is None:
             if not costly(environ):
                 return self._first(environ, start_response, key, snapshot)
