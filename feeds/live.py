@@ -371,10 +371,14 @@ class LiveIndex:
         """Date a change found by comparing whole snapshots (new topics, a rebuilt index)."""
         removed = [a for a in before.articles if after.by_id.get(a.id) != a]
         added = [a for a in after.articles if before.by_id.get(a.id) != a]
-        if not removed and not added:
+        retitled = before.taxonomy != after.taxonomy  # names and links may differ anywhere
+        if not removed and not added and not retitled:
             return
         at = self._change_moment()
-        stamped = {s: at for s in Snapshot.touched_by(removed, added) if not s.startswith("@")}
+        touched = Snapshot.touched_by(removed, added)
+        if retitled:
+            touched |= set(before.taxonomy.topics) | set(after.taxonomy.topics)
+        stamped = {s: at for s in touched if not s.startswith("@")}
         self.store.record_changes(stamped | {EVERYTHING: at})
         self.store.record_gone(departures(removed, added, at))
         after.changes, after.gone = self.store.changes(), self.store.gone()

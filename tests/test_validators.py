@@ -203,3 +203,17 @@ def test_archive_pages_survive_a_removal_while_no_server_ran(market_settings) ->
         ]
     finally:
         live.close()
+
+
+def test_a_renamed_topic_moves_last_modified(settings, collection: Path) -> None:
+    app, live = open_app(settings)
+    try:
+        client = app.test_client()
+        seen = client.get("/feeds/japan.rss")
+        (collection / "topics.toml").write_text('[topics.japan]\nname = "Nippon"\n')
+        assert live.refresh()
+        again = client.get("/feeds/japan.rss",
+                           headers={"If-Modified-Since": seen.headers["Last-Modified"]})
+        assert again.status_code == 200 and b"Nippon" in again.data
+    finally:
+        live.close()
