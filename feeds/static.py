@@ -107,7 +107,7 @@ def feed_documents(snap: Snapshot, selection: Selection) -> list[Document]:
         request = FeedRequest(selection, ext, snap.config.feed_items)
         maker = partial(render_document, snap, request)
         docs.append(Document(feed_path(selection, ext), maker, depends_on))
-    for n in range(1, archive_pages(len(snap.select(selection))) + 1):
+    for n in range(1, archive_pages(len(snap.slots(selection))) + 1):
         for ext in FORMATS:
             request = FeedRequest(selection, ext, snap.config.feed_items, page=n)
             maker = partial(render_document, snap, request)
@@ -312,10 +312,7 @@ def export(app: Any, out: Path, jobs: int = 1, progress: bool = False) -> Summar
 
 def _describe(exc: OSError, out: Path) -> str:
     where = f" ({exc.filename})" if exc.filename else ""
-    reason = exc.strerror or str(exc)
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        reason = f"no space left on the device of {out.parent}"
-    return f"{reason}{where}; the previous output in {out} is unchanged"
+    return f"{exc.strerror or exc}{where}; the previous output in {out} is unchanged"
 
 
 def _stage_and_swap(

@@ -256,7 +256,7 @@ def test_a_full_disk_fails_clearly_and_keeps_the_previous_output(
                       "Japan news. " * 40, "More about Tokyo. " * 40)  # fmt: skip
     failed = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert failed.returncode == 1
-    assert "build failed: no space left on the device" in failed.stderr, failed.stderr
+    assert "build failed: No space left on device" in failed.stderr, failed.stderr
     assert "the previous output in" in failed.stderr and "is unchanged" in failed.stderr
     assert tree(out) == before
     assert (small_disk / ".site-build.json").read_bytes() == record
