@@ -252,6 +252,11 @@ def _count_terms(mentions: Iterable[Mention]) -> dict[str, dict[str, int]]:
 Pattern = tuple[tuple[str, ...], tuple[Hit, ...]]
 
 
+def _with_capitals(words: Iterable[str]) -> frozenset[str]:
+    """The words as written and in capitals."""
+    return frozenset(w for word in words for w in (word, word.upper()))
+
+
 class _Patterns:
     """Word sequences of every term, keyed by first word: as written, and case-folded."""
 
@@ -305,8 +310,9 @@ class Matcher:
         self._ancestors = {slug: taxonomy.ancestors(slug) for slug in taxonomy.topics}
         self._confirmers = {slug: self._confirmers_of(slug) for slug in taxonomy.topics}
         self._currencies = frozenset(w.lower() for w in self.scoring.currencies)
-        self._companies = frozenset(self.scoring.companies)
-        self._honorifics = frozenset(self.scoring.honorifics)
+        # Headlines in capitals ("THE JAPAN FUND", "MR IRISH") name companies and people too.
+        self._companies = _with_capitals(self.scoring.companies)
+        self._honorifics = _with_capitals(self.scoring.honorifics)
         self._places = {s for s, t in taxonomy.topics.items() if t.kind == "place"}
         # Regions add up their places' mentions, so they are held to the same share.
         self._shared = self._places | {s for s, t in taxonomy.topics.items() if t.kind == "region"}
@@ -488,10 +494,13 @@ class Matcher:
         self, slug: str, mentions: list[Mention], places: dict[int, set[str]], sizes: list[int]
     ) -> float:
         """The share of the story's words in sentences about the topic, each sentence weighed
-        by the topic's share of the places it names."""
+        by the topic's share of the places it names. A place named in one sentence only is
+        an aside however long the sentence: a passage about a place names it again."""
         counts: dict[int, int] = defaultdict(int)
         for mention in mentions:
             counts[mention.sentence] += 1
+        if len(counts) < 2:
+            return 0.0
         covered = sum(
             sizes[n] * self._share(slug, count, places.get(n, set())) for n, count in counts.items()
         )

@@ -355,6 +355,9 @@ ABOUTNESS = [
     ("city_in_two_countries.txt", ("spain",), ("venezuela",)),
     ("city_without_its_country.txt", (), ("spain", "venezuela")),
     ("company_named_after_place.txt", ("united-states",), ("chile",)),
+    ("fund_in_a_capitals_headline.txt", ("united-states",), ("thailand",)),
+    ("national_arm_in_a_capitals_headline.txt", ("canada",), ()),
+    ("one_long_aside.txt", ("united-states",), ("germany",)),
 ]
 
 
@@ -387,6 +390,11 @@ def test_a_company_named_after_a_place_is_explained() -> None:
     assert verdict.describe("Chile")[1:] == [
         "  Chile: title 1, summary 1 (a company named after the place: not counted)"
     ]
+
+
+def test_a_place_named_in_one_sentence_covers_nothing() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "one_long_aside.txt"))["germany"]
+    assert verdict.coverage == 0 and not verdict.accepted
 
 
 def test_a_surname_after_a_title_is_not_the_place() -> None:
