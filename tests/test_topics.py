@@ -358,6 +358,7 @@ ABOUTNESS = [
     ("fund_in_a_capitals_headline.txt", ("united-states",), ("thailand",)),
     ("national_arm_in_a_capitals_headline.txt", ("canada",), ()),
     ("one_long_aside.txt", ("united-states",), ("germany",)),
+    ("demonym_of_a_person.txt", ("northern-ireland", "united-kingdom"), ("ireland",)),
 ]
 
 
