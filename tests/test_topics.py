@@ -359,6 +359,7 @@ ABOUTNESS = [
     ("national_arm_in_a_capitals_headline.txt", ("canada",), ()),
     ("one_long_aside.txt", ("united-states",), ("germany",)),
     ("demonym_of_a_person.txt", ("northern-ireland", "united-kingdom"), ("ireland",)),
+    ("mark_the_record_beside_a_german.txt", ("england",), ("germany",)),
 ]
 
 
