@@ -220,9 +220,10 @@ def _in_title(mentions: Iterable[Mention]) -> bool:
 
 
 def _substantial(mentions: list[Mention]) -> bool:
-    """Named in the title or the summary, or in two paragraphs or more: more than one aside."""
+    """Named in the title or the summary, or in three paragraphs or more: what a story is
+    mostly about is in its headline or opening, or runs through it, not in two asides."""
     return any(m.field in ("title", "summary") for m in mentions) or (
-        len({m.paragraph for m in mentions}) > 1
+        len({m.paragraph for m in mentions}) > 2
     )
 
 
@@ -507,13 +508,14 @@ class Matcher:
         return covered / (sum(sizes) or 1)
 
     def _share(self, slug: str, count: int, countries: set[str]) -> float:
-        """A place's part of a paragraph or sentence: its mentions, half as much again,
-        beside one for each other country it names, at most the whole. One of a pair counts
-        three quarters, one of seven in a list a fifth, one named thrice beside another whole."""
+        """A place's part of a paragraph or sentence: its mentions, three quarters as much
+        again, beside one for each other country it names, at most the whole. One of a pair
+        (the two parties to talks) counts seven eighths, one of seven in a list a quarter, one
+        named twice beside another whole."""
         if slug not in self._shared:
             return 1.0
         others = len(countries - self._own[slug])
-        return min(1.0, 1.5 * count / (count + others))
+        return min(1.0, 1.75 * count / (count + others))
 
     def _leading(
         self, scores: dict[str, float], mentions: dict[str, list[Mention]]
