@@ -79,6 +79,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Varnish); 0: one day when `FEEDS_PURGE_URLS` is set, else none.",
         int,
     ),
+    Setting(
+        "cache_bytes",
+        64 * 1024 * 1024,
+        "Bytes of rendered documents each worker keeps in memory, and as much again for "
+        "stored responses; the least recently used go first.",
+        int,
+    ),
 )
 
 
@@ -104,6 +111,7 @@ class Config:
     websub_hubs: str = ""
     purge_urls: str = ""
     shared_max_age: int = 0
+    cache_bytes: int = 64 * 1024 * 1024
 
     @classmethod
     def load(
