@@ -230,7 +230,7 @@ class LiveIndex:
                 continue
             if not collection.stat.S_ISREG(info.st_mode) or (self.root / path).is_symlink():
                 return self._full_scan()  # anything unusual: let the full scan judge it
-            entry = FileEntry(path, info.st_size, info.st_mtime_ns)
+            entry = FileEntry(path, info.st_size, min(info.st_mtime_ns, collection.MAX_MTIME_NS))
             if self._files.get(path) != entry:
                 entries.append(entry)
         gone &= self._files.keys()
@@ -342,7 +342,8 @@ class LiveIndex:
     def _date(self, records: list[FileRecord]) -> dict[str, Article]:
         """Dated and tagged articles, by file path."""
         records = [r for r in records if r.article is not None]
-        dated = self.dater.date([r.article for r in records])  # type: ignore[misc]
+        mtimes = {r.article.path: r.entry.mtime_ns for r in records}  # type: ignore[union-attr]
+        dated = self.dater.date([r.article for r in records], mtimes=mtimes)  # type: ignore[misc]
         return {r.entry.path: a for r, a in zip(records, dated, strict=True)}
 
     def _index_ids(self) -> None:

@@ -15,7 +15,7 @@ import os
 import pickle
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS seen (
     id TEXT PRIMARY KEY,
     first_seen REAL NOT NULL,
     digest TEXT NOT NULL,
-    changed_at REAL NOT NULL
+    changed_at REAL NOT NULL,
+    origin TEXT             -- where first_seen came from: 'file' (its modification time), else NULL
 )"""
 _COLUMNS = "path, size, mtime_ns, problems, id, title, digest, source, author, link, " \
     "published, updated, declared, tagging, topics"  # fmt: skip
@@ -69,6 +70,7 @@ class Seen:
     first_seen: datetime
     digest: str
     changed_at: datetime
+    from_file: bool = False  # first_seen is the file's modification time, not a sighting
 
 
 def _key(path: str) -> bytes:
@@ -135,6 +137,9 @@ class IndexStore:
             self._db.execute(_FILES)
             self._db.execute("CREATE INDEX IF NOT EXISTS files_shown ON files (shown)")
             self._db.execute(_SEEN)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(seen)")}
+            if "origin" not in columns:  # an index from before file times were used
+                self._db.execute("ALTER TABLE seen ADD COLUMN origin TEXT")
 
     # Files -----------------------------------------------------------------
 
@@ -168,36 +173,45 @@ class IndexStore:
         """Every id the index has seen."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, first_seen, digest, changed_at FROM seen"
+                "SELECT id, first_seen, digest, changed_at, origin FROM seen"
             ).fetchall()
-        return {
-            key: Seen(datetime.fromtimestamp(first, UTC), digest, datetime.fromtimestamp(at, UTC))
-            for key, first, digest, at in rows
-        }
+        return _seen_rows(rows)
 
-    def record_seen(self, articles: list[Article], now: datetime) -> dict[str, Seen]:
-        """Record new ids and changed content; return what the index now holds for them."""
-        stamp = int(now.timestamp())
+    def record_seen(
+        self,
+        articles: list[Article],
+        now: datetime,
+        moments: Mapping[str, datetime] | None = None,
+        from_file: Container[str] = (),
+    ) -> dict[str, Seen]:
+        """Record new ids and changed content; return what the index now holds for them.
+
+        ``moments`` gives, by id, the time to record instead of ``now``; ``from_file`` names
+        the ids whose time is their file's modification time, kept as the date's origin.
+        """
+        moments = moments or {}
+        rows = []
+        for a in articles:
+            stamp = int(moments.get(a.id, now).timestamp())
+            rows.append((a.id, stamp, a.digest, stamp, "file" if a.id in from_file else None))
         with self._lock, self._db:
             self._db.executemany(
-                "INSERT INTO seen VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
+                "INSERT INTO seen VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
                 " SET digest = excluded.digest, changed_at = excluded.changed_at"
                 " WHERE seen.digest != excluded.digest",
-                [(a.id, stamp, a.digest, stamp) for a in articles],
+                rows,
             )
-            rows: list[tuple[str, float, str, float]] = []
+            found: list[tuple[str, float, str, float, str | None]] = []
             ids = [a.id for a in articles]
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows += self._db.execute(
-                    f"SELECT id, first_seen, digest, changed_at FROM seen WHERE id IN ({marks})",
+                found += self._db.execute(
+                    "SELECT id, first_seen, digest, changed_at, origin FROM seen"
+                    f" WHERE id IN ({marks})",
                     chunk,
                 ).fetchall()
-        return {
-            key: Seen(datetime.fromtimestamp(first, UTC), digest, datetime.fromtimestamp(at, UTC))
-            for key, first, digest, at in rows
-        }
+        return _seen_rows(found)
 
     # The last snapshot, for a fast start ----------------------------------
 
@@ -228,6 +242,18 @@ class IndexStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _seen_rows(rows: list[tuple[str, float, str, float, str | None]]) -> dict[str, Seen]:
+    return {
+        key: Seen(
+            datetime.fromtimestamp(first, UTC),
+            digest,
+            datetime.fromtimestamp(at, UTC),
+            origin == "file",
+        )  # fmt: skip
+        for key, first, digest, at, origin in rows
+    }
 
 
 def pack(entry: FileEntry, problems: tuple[Problem, ...], dated: Article | None) -> tuple:  # type: ignore[type-arg]

@@ -210,4 +210,7 @@ def test_topics_lists_topics_with_parents_counts_and_feeds(runner, settings) -> 
     korea = next(r for r in records if r["slug"] == "korea")
     assert korea["articles"] == 1
     assert set(korea["feeds"]) == {"rss", "atom", "json"}
-    assert len(records) > len(lines), "--json lists every topic, the text only those with articles"
+    assert len(records) == len(lines), "--json lists the same topics as the text: with articles"
+    assert all(r["articles"] for r in records)
+    every = runner.invoke(main, ["topics", *args(settings), "--json", "--all"]).output
+    assert len(every.splitlines()) > len(records), "--all adds the topics without articles"
