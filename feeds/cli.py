@@ -66,9 +66,7 @@ def serve(**options: Any) -> None:
     """Serve the feeds over HTTP with granian (or gunicorn)."""
     from .server import serve as run_server
 
-    config = load_config(**options)
-    if not options.get("base_url") and not os.environ.get("FEEDS_BASE_URL"):
-        config = load_config(**{**options, "base_url": f"http://{config.host}:{config.port}"})
+    config = load_config(**options)  # without a base URL, its own address: http://HOST:PORT
     if not config.collection_path.is_dir():
         raise click.ClickException(f"collection folder not found: {config.collection_path}")
     run_server(config)

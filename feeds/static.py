@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .compose import archive_pages
+from .images import IMAGE_PATHS
 from .index import Snapshot
 from .models import Selection
 from .render import FORMATS
@@ -27,7 +28,7 @@ from .urls import archive_path, article_path, feed_path, topic_path
 def site_urls(snap: Snapshot) -> list[str]:
     """Every page and feed path of a snapshot (searches and ``?limit=`` variants aside)."""
     selections = [Selection()] + [Selection(all_of=(slug,)) for slug in snap.taxonomy.topics]
-    urls = ["/", "/topics.json", "/feeds.opml"]
+    urls = ["/", "/topics.json", "/feeds.opml", *IMAGE_PATHS]
     urls += [topic_path(slug) for slug in snap.taxonomy.topics]
     urls += [article_path(a.id) for a in snap.articles]
     for selection in selections:

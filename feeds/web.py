@@ -6,6 +6,7 @@ snapshot (see :meth:`Snapshot.cached`); a request only picks the bytes.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from typing import Any, cast
@@ -25,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import directory
 from .compose import FeedRequest, archive_pages, finish, matches, normalise_query
+from .images import site_images
 from .index import MAX_LIMIT, Snapshot, UnknownTopic
 from .live import LiveIndex
 from .models import Rendered, Selection
@@ -36,6 +38,7 @@ bp = Blueprint("feeds", __name__)
 HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
 PAGE_ARTICLES = 50
+IMAGE_MAX_AGE = 24 * 3600  # images change only with the settings, at a restart
 _FEED_PATH = re.compile(r"^(?P<selection>[^/]+?)(?:/archive/(?P<page>[0-9]+))?\.(?P<ext>[a-z]+)$")
 
 
@@ -243,6 +246,22 @@ def subscriptions() -> Response:
         return finish(directory.opml(snap, extension), directory.OPML_TYPE, snap.newest_change)
 
     return send(snap.cached(("opml", extension), make))
+
+
+@bp.get("/icon.png")
+@bp.get("/favicon.png")
+@bp.get("/favicon.ico")
+@bp.get("/logo.png")
+def site_image() -> Response:
+    """The site's icon and logo (feeds.images), the same for every snapshot."""
+    snap = snapshot()
+    image = site_images(snap.config.icon, snap.config.logo)[request.path]
+
+    def make() -> Rendered:
+        etag = hashlib.sha256(image.body).hexdigest()[:32]
+        return Rendered(image.body, image.media_type, etag, None, None, IMAGE_MAX_AGE)
+
+    return send(snap.cached(("image", request.path), make, frozenset()))
 
 
 @bp.app_template_filter("rfc3339")

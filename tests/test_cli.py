@@ -109,7 +109,9 @@ def test_serve_on_127_0_0_1(collection: Path, tmp_path: Path, name: str) -> None
         while b"Seoul hosts summit" not in get(url + "/feeds/all.rss").body:
             assert time.monotonic() < deadline, "the new article never appeared"
             time.sleep(0.1)
-    assert name in (tmp_path / "server" / "serve.log").read_text().lower()
+    log = (tmp_path / "server" / "serve.log").read_text().lower()
+    assert name in log
+    assert "websockets" not in log, "no noise at start"
 
 
 def test_a_build_on_several_processes_writes_the_same_files(settings, tmp_path: Path) -> None:

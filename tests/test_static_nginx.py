@@ -38,6 +38,8 @@ STATIC = """
             application/atom+xml  atom;
             application/feed+json json;
             text/x-opml           opml;
+            image/png             png;
+            image/vnd.microsoft.icon ico;
         }
         charset utf-8;
         charset_types text/html application/rss+xml application/atom+xml application/feed+json

@@ -48,6 +48,11 @@ def render(feed: Feed) -> bytes:
         "language": feed.language,
         "authors": [{"name": feed.author}],
     }
+    # "icon: ... square and relatively large"; "favicon: ... square and relatively small".
+    if feed.icon:
+        document["icon"] = feed.icon.url
+    if feed.favicon:
+        document["favicon"] = feed.favicon.url
     if feed.next_url:
         document["next_url"] = feed.next_url
     document["items"] = [item(feed, article) for article in feed.items]
