@@ -22,9 +22,10 @@ from flask import (
     render_template,
     request,
 )
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from . import directory
+from . import directory, overview
 from .compose import FeedRequest, archive_pages, finish, matches, normalise_query
 from .images import site_images
 from .index import MAX_LIMIT, Snapshot, UnknownTopic
@@ -38,7 +39,9 @@ bp = Blueprint("feeds", __name__)
 HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
 PAGE_ARTICLES = 50
+MAX_OPML_TOPICS = 50  # each feed of the list names the topics before it
 IMAGE_MAX_AGE = 24 * 3600  # images change only with the settings, at a restart
+_SINGLE_SLASH = re.compile("(?<!/)/(?!/)")  # not the two of "https://"
 _FEED_PATH = re.compile(r"^(?P<selection>[^/]+?)(?:/archive/(?P<page>[0-9]+))?\.(?P<ext>[a-z]+)$")
 
 
@@ -187,7 +190,8 @@ def listing(snap: Snapshot, selection: Selection, key: tuple[str, ...], template
         snap, (*key, query), template, depends_on,
         title=snap.title_of(selection), selection=selection, query=query, total=total,
         articles=shown, found=len(articles), links=feed_links(snap, selection, query),
-        topics=topic_rows(snap) if template == "index.html" else [],
+        **(home(snap) if template == "index.html" else {}),
+        bars=overview.coverage(articles) if template == "topic.html" and not query else [],
         children=[(t, len(snap.by_topic[t])) for t in snap.taxonomy.children(selection.all_of[0])
                   if snap.by_topic[t]] if len(selection.all_of) == 1 else [],
         opml_url=snap.config.base_url + "/feeds.opml",
@@ -196,15 +200,18 @@ def listing(snap: Snapshot, selection: Selection, key: tuple[str, ...], template
     )  # fmt: skip
 
 
-def topic_rows(snap: Snapshot) -> list[dict[str, Any]]:
-    """Topics with articles, by name, with their feed URLs."""
-    rows = []
-    for topic in sorted(snap.taxonomy.topics.values(), key=lambda t: t.name):
-        count = len(snap.by_topic[topic.slug])
-        if count:
-            selection = Selection(all_of=(topic.slug,))
-            rows.append({"topic": topic, "count": count, "links": feed_links(snap, selection)})
-    return rows
+def home(snap: Snapshot) -> dict[str, Any]:
+    """What the home page shows of the topics: by region, the most covered, the latest."""
+    groups = overview.topic_groups(snap)
+    return {
+        "topic_groups": groups,
+        "other_groups": overview.OTHER_GROUPS,
+        "topic_count": sum(1 for t in snap.taxonomy.topics if snap.by_topic[t]),
+        "most_covered": overview.most_covered(snap),
+        "recently_active": overview.recently_active(snap),
+        "feeds_of": lambda slug: feed_links(snap, Selection(all_of=(slug,))),
+        "all_feed": FeedRequest(Selection(), "atom", snap.config.feed_items).url(snap),
+    }
 
 
 @bp.get("/articles/<article_id>")
@@ -235,17 +242,46 @@ def topics_json() -> Response:
 
 @bp.get("/feeds.opml")
 def subscriptions() -> Response:
+    """Every topic, nested by the hierarchy; ``?set=countries`` or ``?topics=a,b``: lists by
+    region without the overlaps of the full one (feeds.directory)."""
     snap = snapshot()
     extension = request.args.get("format", "rss")
     if extension not in FORMATS:
         abort(400, f"format must be one of {', '.join(FORMATS)}")
-    if extension == "rss" and "format" in request.args:
-        return redirect_to(snap, "/feeds.opml")
+    chosen = opml_topics(snap)
+    kind = request.args.get("set")
+    if kind not in (None, "countries") or (kind and chosen is not None):
+        abort(400, "set must be 'countries', and cannot go with topics")
+    params = {"set": kind, "topics": ",".join(chosen) if chosen is not None else None,
+              "format": extension if extension != "rss" else None}  # fmt: skip
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v is not None)
+    canonical = "/feeds.opml" + ("?" + query if query else "")
+    if canonical != requested_url():
+        return redirect_to(snap, canonical)
 
     def make() -> Rendered:
-        return finish(directory.opml(snap, extension), directory.OPML_TYPE, snap.newest_change)
+        if kind or chosen is not None:
+            body = directory.opml_by_region(snap, extension, chosen)
+        else:
+            body = directory.opml(snap, extension)
+        return finish(body, directory.OPML_TYPE, snap.newest_change)
 
-    return send(snap.cached(("opml", extension), make))
+    return send(snap.cached(("opml", canonical), make))
+
+
+def opml_topics(snap: Snapshot) -> list[str] | None:
+    """The topics of ``?topics=``, sorted, each known; None when not given."""
+    raw = request.args.get("topics")
+    if raw is None:
+        return None
+    slugs = sorted({slug for slug in raw.split(",") if slug})
+    if not slugs or len(slugs) > MAX_OPML_TOPICS:
+        abort(400, f"topics must name 1 to {MAX_OPML_TOPICS} topics, separated by commas")
+    unknown = [slug for slug in slugs if slug not in snap.taxonomy]
+    if unknown:
+        abort(404, f"unknown topic {unknown[0][:64]!r}; the topics are listed at "
+                   f"{snap.config.base_url}/")  # fmt: skip
+    return slugs
 
 
 @bp.get("/icon.png")
@@ -277,6 +313,12 @@ def publisher(source: str) -> str:
     return source
 
 
+@bp.app_template_filter("breakable")
+def breakable(url: str) -> Markup:
+    """A URL that a narrow screen wraps only after one of its slashes, never inside a word."""
+    return Markup("/<wbr>").join(_SINGLE_SLASH.split(url))  # join escapes each part
+
+
 @bp.app_template_filter("day")
 def day(moment: datetime) -> str:
     return f"{moment:%d %B %Y}".lstrip("0")
@@ -289,12 +331,29 @@ def topic_url(slug: str) -> str:
 
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException) -> Response:
-    """Every error answers with a short plain-text body, never a stack trace."""
+    """Every error answers with a short body, never a stack trace: an HTML page with a way
+    back for a browser asking for a page, plain text for feeds, APIs and other clients."""
     text = f"{error.code} {error.name}: {error.description}\n" if error.code else "error\n"
     response = error.get_response()
+    if error.code and wants_page():
+        snap = snapshot()
+        response.set_data(render_template(
+            "error.html", snap=snap, config=snap.config, error=error, links=[],
+            opml_url=snap.config.base_url + "/feeds.opml",
+        ))  # fmt: skip
+        response.content_type = HTML
+        return cast(Response, response)
     response.set_data(text)
     response.content_type = "text/plain; charset=utf-8"
     return cast(Response, response)
+
+
+def wants_page() -> bool:
+    """A browser asking for a page: not a feed, an image or a JSON or OPML document."""
+    if request.path.startswith("/feeds") or "." in request.path.rsplit("/", 1)[-1]:
+        return False
+    accepts = request.accept_mimetypes
+    return accepts.quality("text/html") > 0 and accepts.best == "text/html"
 
 
 @bp.app_errorhandler(Exception)
