@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -146,6 +145,7 @@ class Dater:
         self.store = store
         self._loaded: dict[str, Seen] | None = None
         self._used_seconds: set[int] | None = None
+        self._from_file_ids: set[str] | None = None
         self.origins: dict[str, str] = {}  # id -> where its published date came from
 
     @property
@@ -178,8 +178,12 @@ class Dater:
                 [a.published for a in fresh if a.published],
                 self._used,
             )
-            from_file = {i for i, m in moments.items() if m is not None}
-            self._seen.update(self.store.record_seen(fresh, now, placed, from_file))
+            new = {a.id for a in fresh if a.id not in self._seen}
+            self._seen.update(self.store.record_seen(fresh, now, placed))
+            dated_by_file = {i for i in new if moments[i] is not None}
+            if dated_by_file:
+                self.store.record_from_file(dated_by_file)
+                self._from_file.update(dated_by_file)
         return [self._dated(a, history.get(a.path), a.path in dirty, now) for a in articles]
 
     @staticmethod
@@ -188,6 +192,13 @@ class Dater:
     ) -> dict[str, datetime | None]:
         """For each new or changed article, its file's time if plausible, else None (now)."""
         return {a.id: file_time(mtimes.get(a.path), now) for a in fresh}
+
+    @property
+    def _from_file(self) -> set[str]:
+        """The ids whose first-seen date is their file's modification time."""
+        if self._from_file_ids is None:
+            self._from_file_ids = self.store.from_file()
+        return self._from_file_ids
 
     @property
     def _used(self) -> set[int]:
@@ -199,10 +210,6 @@ class Dater:
                 for moment in (seen.first_seen, seen.changed_at)
             }
         return self._used_seconds
-
-    def date_origins(self) -> Counter[str]:
-        """How many articles took their published date from each source, at the last dating."""
-        return Counter(self.origins.values())
 
     def _dated(
         self, article: Article, known: FileHistory | None, dirty: bool, now: datetime
@@ -216,7 +223,7 @@ class Dater:
             last_change = max(known.changed, changed_at)
         else:
             last_change = known.changed if known.changed > known.added else None
-        from_file = seen is not None and seen.from_file
+        from_file = seen is not None and article.id in self._from_file
         # The earliest sighting: a file seen before it was committed keeps its date. A file's
         # own time never beats git's, which is the same in every clone.
         use_git = known is not None and (from_file or known.added <= first_seen)

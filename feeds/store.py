@@ -15,7 +15,7 @@ import os
 import pickle
 import sqlite3
 import threading
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,9 +46,11 @@ CREATE TABLE IF NOT EXISTS seen (
     id TEXT PRIMARY KEY,
     first_seen REAL NOT NULL,
     digest TEXT NOT NULL,
-    changed_at REAL NOT NULL,
-    origin TEXT             -- where first_seen came from: 'file' (its modification time), else NULL
+    changed_at REAL NOT NULL
 )"""
+# Ids whose first_seen is their file's modification time rather than a sighting: for
+# `feeds check`, which says where dates come from.
+_FROM_FILE = "CREATE TABLE IF NOT EXISTS seen_from_file (id TEXT PRIMARY KEY)"
 _COLUMNS = "path, size, mtime_ns, problems, id, title, digest, source, author, link, " \
     "published, updated, declared, tagging, topics"  # fmt: skip
 
@@ -70,7 +72,6 @@ class Seen:
     first_seen: datetime
     digest: str
     changed_at: datetime
-    from_file: bool = False  # first_seen is the file's modification time, not a sighting
 
 
 def _key(path: str) -> bytes:
@@ -137,9 +138,7 @@ class IndexStore:
             self._db.execute(_FILES)
             self._db.execute("CREATE INDEX IF NOT EXISTS files_shown ON files (shown)")
             self._db.execute(_SEEN)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(seen)")}
-            if "origin" not in columns:  # an index from before file times were used
-                self._db.execute("ALTER TABLE seen ADD COLUMN origin TEXT")
+            self._db.execute(_FROM_FILE)
 
     # Files -----------------------------------------------------------------
 
@@ -173,45 +172,50 @@ class IndexStore:
         """Every id the index has seen."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, first_seen, digest, changed_at, origin FROM seen"
+                "SELECT id, first_seen, digest, changed_at FROM seen"
             ).fetchall()
-        return _seen_rows(rows)
+        return {
+            key: Seen(datetime.fromtimestamp(first, UTC), digest, datetime.fromtimestamp(at, UTC))
+            for key, first, digest, at in rows
+        }
 
     def record_seen(
-        self,
-        articles: list[Article],
-        now: datetime,
-        moments: Mapping[str, datetime] | None = None,
-        from_file: Container[str] = (),
+        self, articles: list[Article], now: datetime, moments: Mapping[str, datetime] = {}
     ) -> dict[str, Seen]:
-        """Record new ids and changed content; return what the index now holds for them.
-
-        ``moments`` gives, by id, the time to record instead of ``now``; ``from_file`` names
-        the ids whose time is their file's modification time, kept as the date's origin.
-        """
-        moments = moments or {}
-        rows = []
-        for a in articles:
-            stamp = int(moments.get(a.id, now).timestamp())
-            rows.append((a.id, stamp, a.digest, stamp, "file" if a.id in from_file else None))
+        """Record new ids and changed content, at ``now`` or at the id's time in ``moments``;
+        return what the index now holds for them."""
+        stamps = {a.id: int(moments.get(a.id, now).timestamp()) for a in articles}
         with self._lock, self._db:
             self._db.executemany(
-                "INSERT INTO seen VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
+                "INSERT INTO seen VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
                 " SET digest = excluded.digest, changed_at = excluded.changed_at"
                 " WHERE seen.digest != excluded.digest",
-                rows,
+                [(a.id, stamps[a.id], a.digest, stamps[a.id]) for a in articles],
             )
-            found: list[tuple[str, float, str, float, str | None]] = []
+            rows: list[tuple[str, float, str, float]] = []
             ids = [a.id for a in articles]
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                found += self._db.execute(
-                    "SELECT id, first_seen, digest, changed_at, origin FROM seen"
-                    f" WHERE id IN ({marks})",
+                rows += self._db.execute(
+                    f"SELECT id, first_seen, digest, changed_at FROM seen WHERE id IN ({marks})",
                     chunk,
                 ).fetchall()
-        return _seen_rows(found)
+        return {
+            key: Seen(datetime.fromtimestamp(first, UTC), digest, datetime.fromtimestamp(at, UTC))
+            for key, first, digest, at in rows
+        }
+
+    def from_file(self) -> set[str]:
+        """The ids whose first-seen date is their file's modification time."""
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT id FROM seen_from_file")}
+
+    def record_from_file(self, ids: Iterable[str]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO seen_from_file VALUES (?)", [(i,) for i in ids]
+            )
 
     # The last snapshot, for a fast start ----------------------------------
 
@@ -242,18 +246,6 @@ class IndexStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _seen_rows(rows: list[tuple[str, float, str, float, str | None]]) -> dict[str, Seen]:
-    return {
-        key: Seen(
-            datetime.fromtimestamp(first, UTC),
-            digest,
-            datetime.fromtimestamp(at, UTC),
-            origin == "file",
-        )  # fmt: skip
-        for key, first, digest, at, origin in rows
-    }
 
 
 def pack(entry: FileEntry, problems: tuple[Problem, ...], dated: Article | None) -> tuple:  # type: ignore[type-arg]
