@@ -101,8 +101,10 @@ def outline_feeds(client, path: str) -> dict[str, list[str]]:  # type: ignore[no
 
 def test_a_chosen_set_has_every_story_of_its_topics_once(world) -> None:
     client = world.test_client()
-    assert client.get("/feeds.opml?topics=russia,korea").headers["Location"].endswith(
-        "/feeds.opml?topics=korea,russia"
+    assert (
+        client.get("/feeds.opml?topics=russia,korea")
+        .headers["Location"]
+        .endswith("/feeds.opml?topics=korea,russia")
     )
     folders = outline_feeds(client, "/feeds.opml?topics=korea,russia")
     assert set(folders) == {"Asia", "Europe"}

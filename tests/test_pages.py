@@ -132,7 +132,7 @@ def test_errors_are_pages_for_browsers_and_text_for_feeds_and_apis(world) -> Non
 
 def test_feed_urls_wrap_only_after_their_slashes(world) -> None:
     body = world.get("/topics/russia").data.decode()
-    assert "<code class=\"copy\">http://feeds.test/<wbr>feeds/<wbr>russia.rss</code>" in body
+    assert '<code class="copy">http://feeds.test/<wbr>feeds/<wbr>russia.rss</code>' in body
     home = world.get("/").data.decode()
     assert "http://feeds.test/<wbr>feeds.opml?topics=korea,russia" in home
 
