@@ -114,6 +114,7 @@ class LiveIndex:
         self._pending: set[str] = set()
         self._wake = threading.Event()
         self.last_error: str | None = None
+        self.checked_at = time.time()  # the last time the snapshot was known to be current
         self._load_taxonomy()
         started = self._resume() if fast_start else None
         self._reconcile = started is not None
@@ -493,6 +494,7 @@ class LiveIndex:
             log.exception("reloading the collection failed; previous snapshot kept")
             return False
         self.last_error = None
+        self.checked_at = time.time()
         return changed
 
     def _watch(self) -> None:

@@ -7,7 +7,9 @@ snapshot (see :meth:`Snapshot.cached`); a request only picks the bytes.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import time
 from datetime import datetime
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -282,6 +284,25 @@ def opml_topics(snap: Snapshot) -> list[str] | None:
         abort(404, f"unknown topic {unknown[0][:64]!r}; the topics are listed at "
                    f"{snap.config.base_url}/")  # fmt: skip
     return slugs
+
+
+@bp.get("/status.json")
+def status() -> Response:
+    """For monitoring: the problems, how long since the collection was last checked, the
+    last reload error. Never cached: it changes with every second."""
+    live: LiveIndex = current_app.extensions["feeds"]
+    snap = live.snapshot
+    document = {
+        "articles": len(snap.articles),
+        "problems": len(snap.problems),
+        "errors": sum(1 for p in snap.problems if p.severity == "error"),
+        "checked_seconds_ago": round(time.time() - live.checked_at, 1),
+        "reload_error": live.last_error,
+        "newest_change": rfc3339(snap.newest_change),
+    }
+    response = Response(json.dumps(document) + "\n", content_type=JSON)
+    response.cache_control.no_store = True
+    return response
 
 
 @bp.get("/icon.png")
