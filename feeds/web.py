@@ -336,8 +336,10 @@ def publisher(source: str) -> str:
 
 @bp.app_template_filter("breakable")
 def breakable(url: str) -> Markup:
-    """A URL that a narrow screen wraps only after one of its slashes, never inside a word."""
-    return Markup("/<wbr>").join(_SINGLE_SLASH.split(url))  # join escapes each part
+    """A URL that a narrow screen wraps only after one of its slashes, never inside a word
+    nor at its "?" or "-": each part between slashes is kept whole."""
+    part = Markup('<span class="whole">{}</span>')
+    return Markup("/<wbr>").join(part.format(p) for p in _SINGLE_SLASH.split(url))
 
 
 @bp.app_template_filter("day")
@@ -373,8 +375,8 @@ def wants_page() -> bool:
     """A browser asking for a page: not a feed, an image or a JSON or OPML document."""
     if request.path.startswith("/feeds") or "." in request.path.rsplit("/", 1)[-1]:
         return False
-    accepts = request.accept_mimetypes
-    return accepts.quality("text/html") > 0 and accepts.best == "text/html"
+    # Named outright, as browsers do; "*/*" alone (curl, feed readers) keeps plain text.
+    return any(value == "text/html" and quality > 0 for value, quality in request.accept_mimetypes)
 
 
 @bp.app_errorhandler(Exception)
