@@ -425,11 +425,15 @@ def test_a_missing_page_is_a_page_with_a_way_back(
         page.close()
 
 
+# For each feed address, on how many lines each of its parts between slashes is drawn.
+PART_LINES = """() => [...document.querySelectorAll("code.copy")].map((code) =>
+    [...code.querySelectorAll(".whole")].map((part) => part.getClientRects().length))"""
+
+
 def test_feed_addresses_wrap_only_after_a_slash(browser: Any, base_url: str) -> None:
     visit = Visit(browser, base_url + "/topics/korea~north-korea", 320)
     try:
-        lines = visit.page.evaluate("""() => [...document.querySelectorAll("code.copy")].map(
-            (code) => [...code.querySelectorAll(".whole")].map((part) => part.getClientRects().length))""")
+        lines = visit.page.evaluate(PART_LINES)
         assert lines and all(count == 1 for parts in lines for count in parts), lines
         assert visit.page.evaluate("document.documentElement.scrollWidth") <= 320
     finally:
