@@ -407,9 +407,7 @@ def test_the_coverage_chart_is_readable_and_has_a_text_equivalent(
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_a_missing_page_is_a_page_with_a_way_back(
-    browser: Any, base_url: str, scheme: str
-) -> None:
+def test_a_missing_page_is_a_page_with_a_way_back(browser: Any, base_url: str, scheme: str) -> None:
     visit = Visit(browser, base_url + ERROR_PAGE, WIDTHS["phone"])
     page = visit.page
     try:
