@@ -16,7 +16,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import BASE_URL, write_article
+from conftest import BASE_URL, SHARED, write_article
 from feeds import create_app
 from feeds.compose import archive_pages
 from feeds.models import Selection
@@ -93,6 +93,28 @@ def test_three_hundred_files_copied_in_a_second_get_distinct_dates(tmp_path: Pat
         by_path = [published[p] for p in sorted(published)]
         assert by_path == sorted(by_path)
         assert assert_distinct_dates(app.test_client(), snap) > 20
+    finally:
+        app.extensions["feeds"].close()
+
+
+BBC = SHARED / "corpus" / "dev"
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not BBC.is_dir(), reason=f"the BBC stories are not at {BBC}")
+def test_three_hundred_bbc_stories_copied_at_once_give_feeds_without_shared_dates(
+    tmp_path: Path,
+) -> None:
+    collection = tmp_path / "collection"
+    collection.mkdir()
+    for path in sorted(BBC.glob("*.txt"))[:COUNT]:
+        shutil.copy(path, collection)  # a plain copy, as an editor's first import would be
+    app = app_for(collection, tmp_path / "index")
+    try:
+        snap = app.extensions["feeds"].snapshot
+        assert len(snap.articles) == COUNT and not snap.problems
+        assert len({a.published for a in snap.articles}) == COUNT
+        assert assert_distinct_dates(app.test_client(), snap) > 50
     finally:
         app.extensions["feeds"].close()
 
