@@ -14,11 +14,14 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from conftest import BASE_URL, SHARED, write_article
 from feeds import create_app
 from feeds.compose import archive_pages
+from feeds.dates import distinct_seconds
 from feeds.models import Selection
 from feeds.render import FORMATS
 from feeds.urls import archive_path, feed_path
@@ -222,3 +225,27 @@ def test_check_lists_each_problem_once_and_each_skipped_file(tmp_path: Path) -> 
     assert combined.count("sub/photo.jpg: skipped") == 1
     assert "topics.toml" not in combined
     assert done.stdout.rstrip().endswith("3 articles published, 1 problems, 2 files skipped.")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    wanted=st.dictionaries(
+        st.text("abcdef", min_size=1, max_size=4),
+        st.integers(1_600_000_000, 1_600_000_050).map(lambda s: datetime.fromtimestamp(s, UTC)),
+        max_size=40,
+    ),
+    taken=st.sets(st.integers(1_600_000_000, 1_600_000_050), max_size=20),
+)
+def test_distinct_seconds_are_distinct_never_later_and_in_path_order(
+    wanted: dict[str, datetime], taken: set[int]
+) -> None:
+    taken_moments = [datetime.fromtimestamp(s, UTC) for s in taken]
+    placed = distinct_seconds(wanted, {k: k for k in wanted}, taken_moments)
+    assert placed == distinct_seconds(wanted, {k: k for k in wanted}, taken_moments)
+    seconds = [int(p.timestamp()) for p in placed.values()]
+    assert len(set(seconds)) == len(seconds) and not taken.intersection(seconds)
+    assert all(placed[k] <= wanted[k] for k in wanted)
+    for a in wanted:
+        for b in wanted:
+            if wanted[a] == wanted[b] and a < b:
+                assert placed[a] < placed[b], "on a tie the later path keeps the later second"
