@@ -45,11 +45,15 @@ def distinct_seconds(
     used = set() if used is None else used
     used.update(int(moment.timestamp()) for moment in taken)
     placed: dict[str, datetime] = {}
+    below: int | None = None  # the last second given: every one above it, up to here, is used
     for key in sorted(wanted, key=lambda k: (wanted[k].timestamp(), order[k]), reverse=True):
         second = int(wanted[key].timestamp())
+        if below is not None and second >= below:
+            second = below - 1  # skip the run of seconds given already: linear, not quadratic
         while second in used:
             second -= 1
         used.add(second)
+        below = second
         placed[key] = datetime.fromtimestamp(second, UTC)
     return placed
 

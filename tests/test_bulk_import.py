@@ -249,3 +249,23 @@ def test_distinct_seconds_are_distinct_never_later_and_in_path_order(
         for b in wanted:
             if wanted[a] == wanted[b] and a < b:
                 assert placed[a] < placed[b], "on a tie the later path keeps the later second"
+
+
+class CountingSet(set[int]):
+    """A set that counts how often it is asked whether it holds a second."""
+
+    asked = 0
+
+    def __contains__(self, item: object) -> bool:
+        CountingSet.asked += 1
+        return super().__contains__(item)
+
+
+def test_distinct_seconds_takes_linear_work_for_a_huge_tie() -> None:
+    moment = datetime(2024, 1, 2, tzinfo=UTC)
+    wanted = {f"{n:06d}": moment for n in range(20_000)}
+    taken = CountingSet(range(int(moment.timestamp()) - 5_000, int(moment.timestamp()) + 1))
+    CountingSet.asked = 0
+    placed = distinct_seconds(wanted, {k: k for k in wanted}, used=taken)
+    assert len(set(placed.values())) == 20_000
+    assert CountingSet.asked <= 2 * (20_000 + 5_000), "each second is looked at about once"
