@@ -25,7 +25,7 @@ PORT       ?= 8000
 run: $(VENV)/.installed
 	$(BIN)/feeds serve --collection "$(COLLECTION)" --host 127.0.0.1 --port "$(PORT)"
 
-test: $(VENV)/.installed-test browser nginx
+test: $(VENV)/.installed-test browser nginx varnish
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
@@ -58,6 +58,22 @@ nginx:
 	    "(sudo apt-get install nginx-light); the nginx tests will be skipped." >&2; \
 	fi
 
+# Varnish with its xkey module for tests/test_varnish.py and the cache bench, from Debian.
+# Installed only when missing, and only as root; otherwise those tests skip and say why.
+.PHONY: varnish
+varnish:
+	@if command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] && \
+	    ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    varnish varnish-modules; \
+	else \
+	  echo "make varnish: varnish or its xkey module is missing and installing them needs" \
+	    "root (sudo apt-get install varnish varnish-modules); the Varnish tests will be" \
+	    "skipped." >&2; \
+	fi
+
 golden: $(VENV)/.installed-test
 	$(BIN)/python -m pytest tests/test_golden.py --update-golden
 
@@ -66,6 +82,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/http.py
 	$(BIN)/python bench/index.py
 	$(BIN)/python bench/build.py
+	$(BIN)/python bench/cache.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

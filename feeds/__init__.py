@@ -26,6 +26,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, watch: bool = True) -
     app.config["FEEDS"] = settings
     live = LiveIndex(settings, fast_start=watch and settings.reload_interval > 0)
     app.extensions["feeds"] = live
+    if settings.hubs or settings.purges:
+        from .push import Notifier
+
+        notifier = Notifier(settings, lock=settings.index_path / "push.lock")
+        live.on_change = notifier.snapshot_changed
+        app.extensions["feeds-push"] = notifier
+        if watch and not live.resumed:
+            notifier.purge_everything()  # copies cached before the start may all be stale
     if watch:
         live.start()
     app.register_blueprint(bp)

@@ -176,14 +176,21 @@ def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
     "--jobs", type=click.IntRange(min=0), default=0, show_default="every core",
     help="Processes that render documents at once.",
 )  # fmt: skip
-def build(out: Path, jobs: int, **options: Any) -> None:
+@click.option(
+    "--ping", is_flag=True,
+    help="Tell the hubs of FEEDS_WEBSUB_HUBS of every feed whose bytes this build changed.",
+)  # fmt: skip
+def build(out: Path, jobs: int, ping: bool, **options: Any) -> None:
     """Write every feed and page as static files, the same bytes the server sends."""
     from . import create_app
+    from .push import changed_feed_files
     from .static import site_urls, usable_jobs, write_site
 
     config = load_config(**{**options, "reload_interval": 0})
     if not config.collection_path.is_dir():
         raise click.ClickException(f"collection folder not found: {config.collection_path}")
+    if ping and not config.hubs:
+        raise click.ClickException("--ping needs the hubs: set FEEDS_WEBSUB_HUBS")
     app = create_app(config.__dict__, watch=False)
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +201,7 @@ def build(out: Path, jobs: int, **options: Any) -> None:
         urls = site_urls(app.extensions["feeds"].snapshot)
         jobs = usable_jobs(jobs or os.cpu_count() or 1, len(urls))
         count = write_site(app, urls, staging, jobs, previous=out if out.is_dir() else None)
+        changed = changed_feed_files(urls, staging, out, config.base_url) if ping else []
         _swap(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -201,6 +209,17 @@ def build(out: Path, jobs: int, **options: Any) -> None:
     finally:
         app.extensions["feeds"].close()
     click.echo(f"wrote {count} files to {out} ({jobs} {'process' if jobs == 1 else 'processes'})")
+    if ping:
+        _ping(config, changed)
+
+
+def _ping(config: Config, urls: list[str]) -> None:
+    from .push import ping_and_wait
+
+    done = ping_and_wait(config, urls)
+    hubs = len(config.hubs)
+    click.echo(f"told {hubs} {'hub' if hubs == 1 else 'hubs'} of {len(urls)} changed feeds"
+               + ("" if done else " (some pings were still waiting)"))  # fmt: skip
 
 
 def _swap(staging: Path, out: Path) -> None:

@@ -98,6 +98,8 @@ def compose(snap: Snapshot, request: FeedRequest) -> Feed:
     elif request.page:
         title += f", archive page {request.page}"
     links = history_links(snap, request, len(articles))
+    # WebSub discovery (W3C WebSub, 4): the hubs, beside the self link every document has.
+    links += tuple(FeedLink("hub", hub) for hub in snap.config.hubs)
     base = snap.config.base_url
     return Feed(
         id=feed_urn(request.selection),

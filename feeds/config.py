@@ -62,6 +62,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("access_log", False, "Log every request of `feeds serve` to standard output.", _bool),
     Setting("git_dates", True, "Date undated articles from the collection's git history.", _bool),
     Setting(
+        "websub_hubs",
+        "",
+        "WebSub hubs, space-separated URLs; every feed advertises them and they are told of each "
+        "changed feed. Empty: no push.",
+    ),
+    Setting(
+        "purge_urls",
+        "",
+        "Caches to purge, space-separated URLs; each gets a soft purge of the surrogate keys "
+        "that changed. Empty: no purges.",
+    ),
+    Setting(
+        "shared_max_age",
+        0,
+        "`Cache-Control: s-maxage` in seconds for shared caches that are purged (such as "
+        "Varnish); 0: one day when `FEEDS_PURGE_URLS` is set, else none.",
+        int,
+    ),
+    Setting(
         "icon",
         "",
         "Square image file (PNG, JPEG, GIF or WebP) for the feeds' icon and the pages' favicon. "
@@ -95,6 +114,9 @@ class Config:
     threads: int = 2
     access_log: bool = False
     git_dates: bool = True
+    websub_hubs: str = ""
+    purge_urls: str = ""
+    shared_max_age: int = 0
     icon: str = ""
     logo: str = ""
 
@@ -121,6 +143,14 @@ class Config:
         config = replace(cls(), **values)
         base_url = config.base_url or f"http://{config.host}:{config.port}"
         return replace(config, base_url=base_url.rstrip("/"))
+
+    @property
+    def hubs(self) -> tuple[str, ...]:
+        return tuple(self.websub_hubs.split())
+
+    @property
+    def purges(self) -> tuple[str, ...]:
+        return tuple(self.purge_urls.split())
 
     @property
     def collection_path(self) -> Path:

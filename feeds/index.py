@@ -30,6 +30,10 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_LIMIT = 100
 RENDER_CACHE_SIZE = 2048
 SELECTIONS_KEPT = 256  # combinations of topics computed, kept for the life of a snapshot
+REQUESTED_KEPT = 4096  # combinations readers asked for, remembered from snapshot to snapshot
+
+
+_requested_lock = threading.Lock()
 
 
 class UnknownTopic(LookupError):
@@ -74,6 +78,12 @@ class Snapshot:
         self.by_topic = {slug: tuple(items) for slug, items in by_topic.items()}
         self._finish()
         self._rendered: OrderedDict[tuple[str, ...], _Cached] = OrderedDict()
+        # What changed since the snapshot this one replaced (topic slugs and "@<id>" marks);
+        # None: a snapshot made whole, which may differ in anything.
+        self.touched: frozenset[str] | None = None
+        # Combinations of topics readers asked for, shared with the snapshots that follow:
+        # the feeds a change may reach beyond the topics themselves.
+        self.requested: OrderedDict[Selection, None] = OrderedDict()
 
     def _finish(self, newest_change: datetime | None = None) -> None:
         self.topic_names = {slug: t.name for slug, t in self.taxonomy.topics.items()}
@@ -110,6 +120,7 @@ class Snapshot:
         if all(a.updated != self.newest_change for a in removed):
             newest = max([self.newest_change, *(a.updated for a in added if a.updated)])
         new._finish(newest)
+        new.touched, new.requested = frozenset(touched), self.requested
         with self._lock:
             new._rendered = OrderedDict(
                 (key, cached)
@@ -137,10 +148,23 @@ class Snapshot:
         found = self._selected.get(selection)
         if found is None:
             found = self._combine(selection)
+            self._remember(selection)
             if len(self._selected) >= SELECTIONS_KEPT:
                 self._selected.clear()
             self._selected[selection] = found
         return found
+
+    def requested_selections(self) -> list[Selection]:
+        """The combinations of topics readers asked for, oldest first."""
+        with _requested_lock:
+            return list(self.requested)
+
+    def _remember(self, selection: Selection) -> None:
+        with _requested_lock:  # shared by snapshots, so not this snapshot's lock
+            self.requested[selection] = None
+            self.requested.move_to_end(selection)
+            while len(self.requested) > REQUESTED_KEPT:
+                self.requested.popitem(last=False)
 
     def _combine(self, selection: Selection) -> tuple[Article, ...]:
         if selection.all_of:
@@ -171,12 +195,8 @@ class Snapshot:
 
     def document(self, request: FeedRequest) -> Rendered:
         """One feed document, rendered once per snapshot."""
-        selection = request.selection
-        depends_on = (
-            None if selection.is_everything or request.query else frozenset(selection.slugs)
-        )
         key = ("feed", request.url(self))
-        return self.cached(key, lambda: render_document(self, request), depends_on)
+        return self.cached(key, lambda: render_document(self, request), depends_on(request))
 
     def cached(
         self,
@@ -196,6 +216,12 @@ class Snapshot:
             while len(self._rendered) > RENDER_CACHE_SIZE:
                 self._rendered.popitem(last=False)
         return rendered
+
+
+def depends_on(request: FeedRequest) -> frozenset[str] | None:
+    """The topics a feed document depends on; None: every article."""
+    selection = request.selection
+    return None if selection.is_everything or request.query else frozenset(selection.slugs)
 
 
 def _merge(

@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -115,9 +115,13 @@ class LiveIndex:
         self._wake = threading.Event()
         self.last_error: str | None = None
         self.checked_at = time.time()  # the last time the snapshot was known to be current
+        # Told of each snapshot that replaces another (the old one, then the new), after the
+        # swap; it must return at once (feeds.push does its work in the background).
+        self.on_change: Callable[[Snapshot, Snapshot], None] | None = None
         self._load_taxonomy()
         started = self._resume() if fast_start else None
         self._reconcile = started is not None
+        self.resumed = started is not None  # else made whole: what changed since is unknown
         self.snapshot: Snapshot = started or self._rebuild(self._known_records())
         if not self._reconcile:
             self._save_state()
@@ -194,6 +198,8 @@ class LiveIndex:
             if self._taxonomy_files_key() != self._taxonomy_key:
                 before = self.snapshot
                 self.snapshot = self._rebuild(self._known_records())
+                self.snapshot.requested = before.requested
+                self._tell(before)
                 return self.snapshot is not before
             if paths is None:
                 return self._full_scan()
@@ -275,8 +281,18 @@ class LiveIndex:
         after = {i: owner for i in touched_ids if (owner := self._owner(i)) is not None}
         removed = [a for i, a in before.items() if after.get(i) is not a]
         added = [a for i, a in after.items() if before.get(i) is not a]
+        before_snapshot = self.snapshot
         self.snapshot = self.snapshot.apply(removed, added, self._reported_problems())
         log.info("snapshot: %d changed, %d removed files", len(entries), len(gone))
+        self._tell(before_snapshot)
+
+    def _tell(self, before: Snapshot) -> None:
+        if self.on_change is None:
+            return
+        try:
+            self.on_change(before, self.snapshot)
+        except Exception:  # whoever listens never takes the index down
+            log.exception("telling of a new snapshot failed")
 
     def _rebuild(self, known: dict[str, FileRecord]) -> Snapshot:
         """A whole new snapshot: at start-up, and when the topics change."""

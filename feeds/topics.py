@@ -34,6 +34,10 @@ WORD = re.compile(r"[^\W_]+")
 # Markup is not prose: HTML tags and the <TICKER> codes of market news name no place.
 MARKUP = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?>|<[A-Z0-9.]{1,12}>")
 PLACES = ("title", "summary", "lead", "body")
+# Where a sentence may end: after . ! or ? (and a closing quote), before a capital or a digit.
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
+# ...unless the full stop ends an abbreviation: "U.S. And Canada", "Mr. Smith".
+ABBREVIATION = re.compile(r"(?:\b[A-Z]\.)+$|\b(?:Mr|Mrs|Ms|Dr|St|Sen|Rep|Gov|Gen|No|Co|Inc|Jr)\.$")
 
 
 def fold(word: str) -> str:
@@ -69,6 +73,15 @@ class Mention:
     weak: bool = False
     paragraph: int = 0  # 0 the title, 1 the summary, 2... the body paragraphs
     currency: bool = False  # names a currency ("Australian dollar"), so it counts as weak
+    company: bool = False  # names a company after the place ("Korea Fund"): weak too
+    sentence: int = 0  # the sentence's number in the article, the title being 0
+
+    @property
+    def unit(self) -> int:
+        """What the score counts once: the title, the summary, or a sentence of the body.
+        Sentences, not paragraphs, so that a source writing its story as one long paragraph
+        is weighed like one that breaks it up."""
+        return self.paragraph - 2 if self.paragraph < 2 else self.sentence
 
 
 @dataclass(frozen=True)
@@ -88,10 +101,17 @@ class Verdict:
     outweighed_by: str | None = None
     share_floor: float = 0.0
     leading: bool = False  # the place the article mentions most: its score has the bonus
+    # The share of the story's words about the place, and the share that makes it about it.
+    coverage: float = 0.0
+    coverage_floor: float = 0.0
+
+    @property
+    def covered(self) -> bool:
+        return 0 < self.coverage_floor <= self.coverage
 
     @property
     def accepted(self) -> bool:
-        if self.declared or self.via_child is not None:
+        if self.declared or self.via_child is not None or self.covered:
             return True
         return self.score >= self.threshold and self.outweighed_by is None
 
@@ -102,12 +122,17 @@ class Verdict:
             return "declared in the article's front matter"
         if self.via_child is not None:
             return f"in it through {self.via_child}"
+        if self.covered and (self.score < self.threshold or self.outweighed_by is not None):
+            return (
+                f"{self.coverage:.0%} of the story is about it, "
+                f"at least the {self.coverage_floor:.0%} that makes a story about a place"
+            )
         if self.score < self.threshold:
             return f"score {self.score:g} is below the threshold {self.threshold:g}"
         if self.outweighed_by is not None:
             return (
                 f"a passing mention: score {self.score:g} is under {self.share_floor:g}, "
-                f"the share needed beside {self.outweighed_by}"
+                f"the share needed beside {self.outweighed_by}, what the story is about"
             )
         return f"score {self.score:g} reaches the threshold {self.threshold:g}"
 
@@ -132,31 +157,61 @@ class Verdict:
             "via_child": self.via_child,
             "leading": self.leading,
             "outweighed_by": self.outweighed_by,
+            "coverage": round(self.coverage, 3),
             "paragraphs": self.paragraphs(),
+            "counted": self.counted(),
         }
 
     def paragraphs(self) -> dict[str, int]:
-        """How many paragraphs of each place mention the topic: what the score counts."""
+        """How many paragraphs of each place mention the topic."""
         fields = {m.paragraph: m.field for m in self.mentions}
         return {place: n for place in PLACES if (n := list(fields.values()).count(place))}
 
+    def counted(self) -> dict[str, int]:
+        """What the score counts, by place: the title, the summary, sentences of the rest."""
+        units = {m.unit: m.field for m in self.mentions}
+        return {place: n for place in PLACES if (n := list(units.values()).count(place))}
+
     def describe(self, name: str) -> list[str]:
-        """The verdict as text lines: a heading, then one line per matched term."""
+        """The verdict as text lines: a heading, then the evidence in plain words."""
         verdict = "IN" if self.accepted else "out"
-        lines = [f"{self.slug} ({name}): {verdict}, {self.reason}"]
+        return [f"{self.slug} ({name}): {verdict}, {self.reason}", *self.evidence()]
+
+    def evidence(self) -> list[str]:
+        """What the verdict rests on, one indented line each, in words a reader understands."""
+        lines = []
         if self.mentions:
-            lines.append(f"  paragraphs counted: {_places(self.paragraphs())}")
+            lines.append(f"  named in {_named_in(self.counted())}")
+        if self.coverage:
+            lines.append(f"  {self.coverage:.0%} of the story's words are about it")
         if self.leading:
-            lines.append("  the article's leading place: its score includes the bonus")
+            lines.append("  the place the story is most about: its score includes the bonus")
         lines += [f"  {term}: {_places(places)}" for term, places in self.terms().items()]
-        for money in (False, True):
-            kind = "a currency" if money else "weak"
-            mentions = [m for m in self.unconfirmed if m.currency == money]
+        kinds = (
+            ("currency", "a currency, not the place"),
+            ("company", "a company named after the place"),
+            ("", "ambiguous, and nothing else in the story confirms it"),
+        )
+        for flag, kind in kinds:
+            mentions = [m for m in self.unconfirmed if _kind(m) == flag]
             lines += [
-                f"  {term}: {_places(places)} ({kind}, not confirmed: not counted)"
+                f"  {term}: {_places(places)} ({kind}: not counted)"
                 for term, places in _count_terms(mentions).items()
             ]
         return lines
+
+
+def _kind(mention: Mention) -> str:
+    return "currency" if mention.currency else "company" if mention.company else ""
+
+
+def _named_in(counts: dict[str, int]) -> str:
+    """ "the title, the summary and 3 sentences of the story" from counts by place."""
+    parts = [f"the {place}" for place in ("title", "summary") if place in counts]
+    others = counts.get("lead", 0) + counts.get("body", 0)
+    if others:
+        parts.append(f"{others} sentence{'s' if others > 1 else ''} of the story")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _in_title(mentions: Iterable[Mention]) -> bool:
@@ -169,6 +224,18 @@ def _substantial(mentions: list[Mention]) -> bool:
     return any(m.field in ("title", "summary") for m in mentions) or (
         len({m.paragraph for m in mentions}) > 1
     )
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a paragraph, near enough to weigh what each is about."""
+    parts: list[str] = []
+    start = 0
+    for end in SENTENCE_END.finditer(text):
+        if not ABBREVIATION.search(text, start, end.start() + 1):
+            parts.append(text[start : end.start() + 1])
+            start = end.end()
+    parts.append(text[start:])
+    return parts
 
 
 def _places(counts: dict[str, int]) -> str:
@@ -238,9 +305,26 @@ class Matcher:
         self._ancestors = {slug: taxonomy.ancestors(slug) for slug in taxonomy.topics}
         self._confirmers = {slug: self._confirmers_of(slug) for slug in taxonomy.topics}
         self._currencies = frozenset(w.lower() for w in self.scoring.currencies)
+        self._companies = frozenset(self.scoring.companies)
+        self._honorifics = frozenset(self.scoring.honorifics)
         self._places = {s for s, t in taxonomy.topics.items() if t.kind == "place"}
         # Regions add up their places' mentions, so they are held to the same share.
         self._shared = self._places | {s for s, t in taxonomy.topics.items() if t.kind == "region"}
+        self._country = {slug: self._country_of(slug) for slug in taxonomy.topics}
+        # The countries a place or region stands for: its own, and those of every topic below.
+        self._own = {
+            slug: frozenset(
+                c
+                for c in (self._country[slug], *map(self._country.get, taxonomy.descendants(slug)))
+                if c is not None
+            )
+            for slug in self._shared
+        }
+
+    def _country_of(self, slug: str) -> str | None:
+        """The outermost place above or at a topic: England's is the United Kingdom."""
+        chain = [s for s in (slug, *self.taxonomy.ancestors(slug)) if s in self._places]
+        return chain[-1] if chain else None
 
     def _confirmers_of(self, slug: str) -> frozenset[str]:
         """The topics whose strong terms confirm a topic's weak ones."""
@@ -249,7 +333,9 @@ class Matcher:
             found |= {other, *self.taxonomy.descendants(other)}
         return frozenset(found)
 
-    def mentions(self, text: str, place: str, paragraph: int = 0) -> list[Mention]:
+    def mentions(
+        self, text: str, place: str, paragraph: int = 0, sentence: int = 0
+    ) -> list[Mention]:
         """Every term occurrence in ``text``, longest match first, left to right."""
         words = words_of(text)
         lowered = [w.lower() for w in words]
@@ -264,9 +350,16 @@ class Matcher:
             if not size:
                 i += 1
                 continue
-            money = i + size < count and lowered[i + size] in self._currencies
+            if size == 1 and i and words[i - 1] in self._honorifics:
+                i += 1  # "Mr Irish" is a person
+                continue
+            after = words[i + size] if i + size < count else ""
+            money = after.lower() in self._currencies
+            company = after in self._companies
+            weak = money or company
             found += [
-                Mention(h.slug, h.term, place, h.weak or money, paragraph, money) for h in hits
+                Mention(h.slug, h.term, place, h.weak or weak, paragraph, money, company, sentence)
+                for h in hits
             ]
             i += size
         return found
@@ -287,21 +380,35 @@ class Matcher:
         return best_size, best_hits
 
     def article_mentions(self, article: Article) -> list[Mention]:
-        found = self.mentions(article.title, "title", 0)
-        found += self.mentions(article.summary, "summary", 1)
+        return self._read(article)[0]
+
+    def _read(self, article: Article) -> tuple[list[Mention], list[int]]:
+        """Every mention, numbered by paragraph and sentence, and each sentence's length."""
         lead = self.scoring.lead_paragraphs
-        for number, paragraph in enumerate(article.body):
-            found += self.mentions(paragraph, "lead" if number < lead else "body", number + 2)
-        return found
+        texts = [(article.title, "title"), (article.summary, "summary")]
+        texts += [(p, "lead" if n < lead else "body") for n, p in enumerate(article.body)]
+        found: list[Mention] = []
+        sizes: list[int] = []
+        for paragraph, (text, place) in enumerate(texts):
+            for sentence in sentences(text) if paragraph else [text]:
+                found += self.mentions(sentence, place, paragraph, len(sizes))
+                sizes.append(len(sentence.split()))
+        return found, sizes
 
     def verdicts(self, article: Article) -> dict[str, Verdict]:
         """A verdict for every topic mentioned or declared, ancestors included."""
-        counted, unconfirmed = self._confirm(self.article_mentions(article))
+        found, sizes = self._read(article)
+        counted, unconfirmed = self._confirm(found)
         by_topic: dict[str, list[Mention]] = defaultdict(list)
         for mention in counted:
             for slug in (mention.slug, *self._ancestors[mention.slug]):
                 by_topic[slug].append(mention)
-        scores = {slug: self._score(mentions) for slug, mentions in by_topic.items()}
+        places = self._countries_by(counted, "unit")
+        in_sentences = self._countries_by(counted, "sentence")
+        scores, coverage = {}, {}
+        for slug, mentions in by_topic.items():
+            scores[slug] = self._score(slug, mentions, places)
+            coverage[slug] = self._coverage(slug, mentions, in_sentences, sizes)
         leading = self._leading(scores, by_topic)
         declared = {s for s in article.declared_topics if s in self.taxonomy}
         verdicts: dict[str, Verdict] = {}
@@ -309,7 +416,7 @@ class Matcher:
             score = scores.get(slug, 0.0)
             verdicts[slug] = Verdict(
                 slug=slug,
-                score=score + (self.scoring.leading if slug in leading else 0.0),
+                score=round(score + (self.scoring.leading if slug in leading else 0.0), 2),
                 threshold=self.taxonomy.threshold_of(slug),
                 mentions=tuple(by_topic.get(slug, ())),
                 declared=slug in declared,
@@ -317,28 +424,87 @@ class Matcher:
                 outweighed_by=self._outweighed(
                     slug, score, leading, scores, by_topic.get(slug, [])
                 ),
-                share_floor=self._share_floor(leading, scores),
+                share_floor=round(self._share_floor(leading, scores), 2),
                 leading=slug in leading,
+                coverage=coverage.get(slug, 0.0),
+                coverage_floor=self._coverage_floor(slug),
             )
         return self._lift_parents(verdicts)
 
+    def _coverage_floor(self, slug: str) -> float:
+        """The share of words that makes a story about a place; a topic that raises its own
+        threshold raises it in proportion."""
+        if slug not in self._shared:
+            return 0.0
+        raised = max(1.0, self.taxonomy.threshold_of(slug) / self.scoring.threshold)
+        return self.scoring.coverage * raised
+
+    def _countries_by(self, mentions: list[Mention], unit: str) -> dict[int, set[str]]:
+        """The countries each unit the score counts, or each sentence, names (a nation as its
+        country)."""
+        found: dict[int, set[str]] = defaultdict(set)
+        for mention in mentions:
+            country = self._country[mention.slug]
+            if country is not None:
+                found[getattr(mention, unit)].add(country)
+        return found
+
     def _confirm(self, mentions: list[Mention]) -> tuple[list[Mention], dict[str, list[Mention]]]:
-        """Split off weak mentions that nothing else in the article confirms."""
+        """Split off weak mentions that nothing else in the article confirms: a strong term
+        of a confirming topic, or a second, different weak term of one ("Labour" and "MPs")."""
         strong = {m.slug for m in mentions if not m.weak}
+        weak_terms: dict[str, set[str]] = defaultdict(set)
+        for m in mentions:
+            if m.weak and not (m.currency or m.company):
+                weak_terms[m.slug].add(m.term.casefold())  # "PLC" and "Plc" are one word
         counted: list[Mention] = []
         unconfirmed: dict[str, list[Mention]] = defaultdict(list)
         for mention in mentions:
-            if not mention.weak or self._confirmers[mention.slug] & strong:
+            confirmers = self._confirmers[mention.slug]
+            terms = set().union(*(weak_terms.get(s, set()) for s in confirmers))
+            if not mention.weak or confirmers & strong or len(terms) > 1:
                 counted.append(mention)
             else:
                 unconfirmed[mention.slug].append(mention)
         return counted, unconfirmed
 
-    def _score(self, mentions: list[Mention]) -> float:
-        """The weights of the paragraphs that mention the topic, each counted once."""
-        # How much of the article is about the topic, not how often one paragraph repeats it.
-        places = {m.paragraph: m.field for m in mentions}
-        return sum(self.scoring.weight(field) for field in places.values())
+    def _score(self, slug: str, mentions: list[Mention], places: dict[int, set[str]]) -> float:
+        """The weights of the title, the summary and the sentences that mention the topic, each
+        shared among the places it names."""
+        counts: dict[int, int] = defaultdict(int)
+        fields = {}
+        for mention in mentions:
+            counts[mention.unit] += 1
+            fields[mention.unit] = mention.field
+        # The headline says what the story is about: its places are never shared out.
+        return sum(
+            self.scoring.weight(field)
+            * (1.0 if field == "title" else self._share(slug, c, places[n]))
+            for n, c in counts.items()
+            for field in (fields[n],)
+        )
+
+    def _coverage(
+        self, slug: str, mentions: list[Mention], places: dict[int, set[str]], sizes: list[int]
+    ) -> float:
+        """The share of the story's words in sentences about the topic, each sentence weighed
+        by the topic's share of the places it names."""
+        counts: dict[int, int] = defaultdict(int)
+        for mention in mentions:
+            counts[mention.sentence] += 1
+        covered = sum(
+            sizes[n] * self._share(slug, count, places.get(n, set())) for n, count in counts.items()
+        )
+        return covered / (sum(sizes) or 1)
+
+    def _share(self, slug: str, count: int, countries: set[str]) -> float:
+        """A place's part of a paragraph or sentence: its mentions, half as much again,
+        beside one for each other country it names, at most the whole. One of a pair counts
+        three quarters, one of seven in a list a fifth, one named thrice beside another whole."""
+        if slug not in self._shared:
+            return 1.0
+        others = len(countries - self._own[slug])
+        return min(1.0, 1.5 * count / (count + others))
 
     def _leading(
         self, scores: dict[str, float], mentions: dict[str, list[Mention]]

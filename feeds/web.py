@@ -28,9 +28,11 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from . import directory, overview
+from .changes import surrogate_keys
 from .compose import FeedRequest, archive_pages, finish, matches, normalise_query
+from .config import Config
 from .images import site_images
-from .index import MAX_LIMIT, Snapshot, UnknownTopic
+from .index import MAX_LIMIT, Snapshot, UnknownTopic, depends_on
 from .live import LiveIndex
 from .models import Rendered, Selection
 from .render import FORMATS
@@ -52,8 +54,11 @@ def snapshot() -> Snapshot:
     return live.snapshot
 
 
-def send(rendered: Rendered) -> Response:
-    """The bytes of one representation, with validators; 304 when the client has them."""
+def send(rendered: Rendered, keys: frozenset[str] | None = None) -> Response:
+    """The bytes of one representation, with validators; 304 when the client has them.
+
+    ``keys``: what it depends on (topic slugs and ``@<id>`` marks; None: every article).
+    """
     g.rendered = rendered  # the static export takes both representations from here
     gzipped = rendered.gzip is not None and request.accept_encodings.quality("gzip") > 0
     response = Response(
@@ -68,10 +73,37 @@ def send(rendered: Rendered) -> Response:
     if rendered.last_modified is not None:
         response.last_modified = rendered.last_modified
     response.cache_control.public = True
+    config = current_app.config["FEEDS"]
     response.cache_control.max_age = (
-        rendered.max_age if rendered.max_age is not None else current_app.config["FEEDS"].max_age
+        rendered.max_age if rendered.max_age is not None else config.max_age
     )
+    shared_caching(response, config)
+    # Varnish's xkey module reads the first header, CDNs such as Fastly the second.
+    response.headers["xkey"] = response.headers["Surrogate-Key"] = surrogate_keys(keys)
     return cast(Response, response.make_conditional(request))  # it returns the response itself
+
+
+STALE_WHILE_REVALIDATE = 60  # seconds a shared cache may serve a purged copy while it refetches
+STALE_IF_ERROR = 24 * 3600  # and while the app is down: a day covers a restart gone wrong
+
+
+def shared_caching(response: Response, config: Config) -> None:
+    """A long lifetime for shared caches that are purged; readers' ``max-age`` is unchanged."""
+    shared = config.shared_max_age or (24 * 3600 if config.purges else 0)
+    if not shared:
+        return
+    own = response.cache_control.max_age or 0
+    response.cache_control.s_maxage = max(shared, own)
+    response.cache_control.stale_while_revalidate = STALE_WHILE_REVALIDATE
+    response.cache_control.stale_if_error = STALE_IF_ERROR
+
+
+def hub_links(response: Response, config: Config, self_url: str) -> Response:
+    """WebSub discovery in HTTP: ``Link: <hub>; rel="hub", <self>; rel="self"``."""
+    if config.hubs:
+        links = [f'<{hub}>; rel="hub"' for hub in config.hubs] + [f'<{self_url}>; rel="self"']
+        response.headers["Link"] = ", ".join(links)
+    return response
 
 
 def page(
@@ -87,7 +119,7 @@ def page(
         body = render_template(template, snap=snap, config=snap.config, **context).encode()
         return finish(body, HTML, context.get("last_modified"))
 
-    return send(snap.cached(key, make, depends_on))
+    return send(snap.cached(key, make, depends_on), depends_on)
 
 
 def redirect_to(snap: Snapshot, url: str) -> Response:
@@ -158,7 +190,7 @@ def feed(name: str) -> Response:
     canonical = wanted.url(snap)
     if canonical != snap.config.base_url + requested_url():
         return redirect_to(snap, canonical)
-    return send(snap.document(wanted))
+    return hub_links(send(snap.document(wanted), depends_on(wanted)), snap.config, canonical)
 
 
 @bp.get("/")
@@ -224,7 +256,11 @@ def article(article_id: str) -> Response:
         abort(404, f"no article with id {article_id[:64]!r}")
     found = snap.full(found)
     verdicts = snap.matcher.verdicts(found)
-    reasons = [(slug, verdicts[slug]) for slug in found.topics if slug in verdicts]
+    reasons = [
+        (slug, verdicts[slug], feed_links(snap, Selection(all_of=(slug,))))
+        for slug in found.topics
+        if slug in verdicts
+    ]
     return page(
         snap, ("page", "article", found.id), "article.html", frozenset({"@" + found.id}),
         article=found, reasons=reasons, links=feed_links(snap, Selection()),
@@ -318,7 +354,7 @@ def site_image() -> Response:
         etag = hashlib.sha256(image.body).hexdigest()[:32]
         return Rendered(image.body, image.media_type, etag, None, None, IMAGE_MAX_AGE)
 
-    return send(snap.cached(("image", request.path), make, frozenset()))
+    return send(snap.cached(("image", request.path), make, frozenset()), frozenset())
 
 
 @bp.app_template_filter("rfc3339")

@@ -131,8 +131,14 @@ def test_pages_list_topics_and_articles(client) -> None:
 def test_article_page_says_why_it_is_in_its_topics(client) -> None:
     page = client.get("/articles/73bcabc292162f38").get_data(as_text=True)
     why = page.split('<h2 id="topics">Topics</h2>')[1]
-    north = why.split(f'href="{BASE_URL}/topics/north-korea">North Korea</a>:')[1].split("</li>")[0]
-    assert "“North Korea” (title, summary" in north
-    assert "score" in north and "threshold 3.5" in north
+    north = why.split(f'href="{BASE_URL}/topics/north-korea">North Korea</a>')[1]
+    feeds, details = north.split("<details>")[0], north.split("</details>")[0]
+    assert f'href="{BASE_URL}/feeds/north-korea.rss"' in feeds
+    assert f'href="{BASE_URL}/feeds/north-korea.atom"' in feeds
+    assert "<summary>Why</summary>" in details
+    assert "<p>Score 21 reaches the threshold 3.5.</p>" in details
+    assert "<li>named in the title, the summary and 14 sentences of the story</li>" in details
+    assert "<li>North Korea: title 1, summary 2, lead 1, body 4</li>" in details
     grain = client.get("/articles/5a1e0c2b9d4f7e31").get_data(as_text=True)
-    assert f'href="{BASE_URL}/topics/japan">Japan</a>:\n  set by the editor' in grain
+    japan = grain.split(f'href="{BASE_URL}/topics/japan">Japan</a>')[1].split("</details>")[0]
+    assert "<p>Set by the editor.</p>" in japan

@@ -184,3 +184,47 @@ def test_an_unreadable_file_is_reported(tmp_path: Path) -> None:
     missing = tmp_path / "missing.toml"
     with pytest.raises(TaxonomyError, match="cannot read"):
         load_taxonomy(missing)
+
+
+def test_the_united_kingdoms_nations_are_topics_under_it() -> None:
+    taxonomy = load_taxonomy()
+    for slug in ("england", "scotland", "wales", "northern-ireland"):
+        assert taxonomy.topics[slug].parent == "united-kingdom"
+        assert taxonomy.topics[slug].kind == "place"
+    assert "Cardiff" in taxonomy.topics["wales"].terms
+    assert "Cardiff" not in taxonomy.topics["united-kingdom"].terms
+
+
+def test_world_knowledge_adds_names_to_their_places() -> None:
+    taxonomy = load_taxonomy()
+    assert "Labour MPs" in taxonomy.topics["united-kingdom"].terms
+    assert "Labour" in taxonomy.weak_terms_of("united-kingdom")
+    assert "Aston Villa" in taxonomy.topics["england"].terms
+    assert "Samsung" in taxonomy.topics["south-korea"].terms
+
+
+def test_big_cities_come_from_geonames_and_a_shared_name_is_ambiguous() -> None:
+    taxonomy = load_taxonomy()
+    assert "Ho Chi Minh City" in taxonomy.topics["vietnam"].terms  # curated, kept
+    assert "Chicago" in taxonomy.topics["united-states"].terms  # from GeoNames
+    for slug in ("spain", "venezuela"):  # Valencia, a big city in both
+        assert "Valencia" in taxonomy.weak_terms_of(slug)
+        assert "Valencia" not in taxonomy.topics[slug].terms
+
+
+def test_an_unknown_kind_of_knowledge_is_an_error() -> None:
+    from feeds.taxonomy import _Loader
+
+    loader = _Loader()
+    loader.add_iso_countries()
+    with pytest.raises(TaxonomyError, match=r"\[places.japan\]: unknown kinds \['snacks'\]"):
+        loader.add_knowledge("k.toml", '[places.japan]\nsnacks = ["Pocky"]\n')
+
+
+def test_unknown_city_rules_are_an_error() -> None:
+    from feeds.taxonomy import _Loader
+
+    loader = _Loader()
+    loader.add_iso_countries()
+    with pytest.raises(TaxonomyError, match=r"\[cities\]: unknown keys \['biggest'\]"):
+        loader.add_knowledge("k.toml", "[cities]\nbiggest = 3\n")

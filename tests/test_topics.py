@@ -204,7 +204,7 @@ def test_a_currency_alone_does_not_place_a_story() -> None:
     assert not australia.accepted and not australia.mentions
     assert australia.unconfirmed_terms() == {"Australian": {"title": 1, "summary": 1, "lead": 1}}
     assert australia.describe("Australia")[1:] == [
-        "  Australian: title 1, summary 1, lead 1 (a currency, not confirmed: not counted)"
+        "  Australian: title 1, summary 1, lead 1 (a currency, not the place: not counted)"
     ]
     assert "canada" not in verdicts or not verdicts["canada"].accepted
     assert verdicts["germany"].accepted  # the story is the German bank's
@@ -285,17 +285,22 @@ def test_explain_shows_terms_places_score_threshold_and_verdict() -> None:
     output = explain(str(SEED))
     assert output.startswith("North Korea Conducts Anti-Aircraft Missile Test")
     assert "topics: asia, east-asia, eastern-europe, europe, korea, north-korea, russia\n" in output
-    assert "north-korea (North Korea): IN, score 16 reaches the threshold 3.5" in output
+    assert "north-korea (North Korea): IN, score 21 reaches the threshold 3.5" in output
+    assert "  named in the title, the summary and 14 sentences of the story\n" in output
+    assert "  67% of the story's words are about it\n" in output
     assert "  KCNA: lead 2, body 1\n" in output
     assert "  North Korea: title 1, summary 2, lead 1, body 4\n" in output
-    assert "ukraine (Ukraine): out, a passing mention: score 6 is under 6.3" in output
+    assert "ukraine (Ukraine): out, score 3.38 is below the threshold 3.5" in output
     assert output.index("north-korea (North Korea)") < output.index("ukraine (Ukraine)")
 
 
 def test_explain_one_topic() -> None:
     output = explain(str(ARTICLES / "georgia_the_us_state.txt"), "--topic", "georgia")
     assert "georgia (Georgia): out, score 0 is below the threshold 3.5" in output
-    assert "  Georgia: title 1, summary 1, lead 1 (weak, not confirmed: not counted)" in output
+    assert (
+        "  Georgia: title 1, summary 1, lead 1 "
+        "(ambiguous, and nothing else in the story confirms it: not counted)"
+    ) in output
     assert "united-states" not in output.split("\n", 2)[2]
 
 
@@ -311,6 +316,8 @@ def test_explain_as_json() -> None:
     assert verdict["topic"] == "russia" and verdict["accepted"] is True
     assert verdict["terms"]["Russia"] == {"title": 1, "summary": 2, "lead": 1, "body": 4}
     assert verdict["score"] >= verdict["threshold"]
+    assert verdict["counted"]["title"] == 1 and verdict["counted"]["body"] >= 4  # sentences
+    assert 0 < verdict["coverage"] <= 1
 
 
 def test_explain_reads_the_collection_topics(tmp_path: Path) -> None:
@@ -332,3 +339,66 @@ def test_explain_reports_a_broken_topics_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["explain", str(SEED), "--collection", str(tmp_path)])
     assert result.exit_code == 1
     assert f"{tmp_path / 'topics.toml'}: not valid TOML" in result.output
+
+
+# --- Aboutness: about the place, not only naming it ------------------------------------------
+
+ABOUTNESS = [
+    # file, topics it must be in, topics it must not be in
+    ("dedicated_paragraph.txt", ("russia",), ()),
+    ("list_of_countries.txt", ("japan",), ("germany", "france", "italy", "united-kingdom")),
+    ("opponent_named_once.txt", ("wales", "united-kingdom"), ("italy", "scotland")),
+    ("surname.txt", (), ("ireland", "england", "united-kingdom")),
+    ("swiss_army_knife.txt", (), ("switzerland",)),
+    ("party_and_minister.txt", ("united-kingdom",), ()),
+    ("club.txt", ("england", "united-kingdom"), ()),
+    ("city_in_two_countries.txt", ("spain",), ("venezuela",)),
+    ("city_without_its_country.txt", (), ("spain", "venezuela")),
+    ("company_named_after_place.txt", ("united-states",), ("chile",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "inside", "outside"), ABOUTNESS, ids=[s[0].removesuffix(".txt") for s in ABOUTNESS]
+)
+def test_a_story_is_in_the_places_it_is_about(
+    name: str, inside: tuple[str, ...], outside: tuple[str, ...]
+) -> None:
+    found = topics_of(name)
+    assert set(inside) <= set(found), found
+    assert not set(outside) & set(found), found
+
+
+def test_a_dedicated_paragraph_counts_by_the_share_of_the_story_it_fills() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "dedicated_paragraph.txt"))["russia"]
+    assert verdict.accepted and verdict.coverage >= verdict.coverage_floor
+    assert "of the story's words are about it" in "\n".join(verdict.evidence())
+
+
+def test_a_country_in_a_list_counts_for_a_part_of_its_sentence() -> None:
+    verdicts = MATCHER.verdicts(read(ARTICLES / "list_of_countries.txt"))
+    assert verdicts["germany"].score < 1.5 / 2  # a lead sentence shared among six countries
+    assert verdicts["japan"].score >= 4 + 3
+
+
+def test_a_company_named_after_a_place_is_explained() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "company_named_after_place.txt"))["chile"]
+    assert not verdict.accepted
+    assert verdict.describe("Chile")[1:] == [
+        "  Chile: title 1, summary 1 (a company named after the place: not counted)"
+    ]
+
+
+def test_a_surname_after_a_title_is_not_the_place() -> None:
+    verdicts = MATCHER.verdicts(read(ARTICLES / "surname.txt"))
+    assert "ireland" not in verdicts and "england" not in verdicts
+
+
+def test_two_different_ambiguous_names_confirm_each_other() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "party_and_minister.txt"))["united-kingdom"]
+    assert {"Labour MPs", "Home Secretary", "Lib Dems"} <= set(verdict.terms())
+    assert {"Commons", "Conservatives"} <= set(verdict.terms())  # weak, confirmed
+
+
+def test_the_seed_story_is_in_korea_north_korea_and_russia() -> None:
+    assert {"korea", "north-korea", "russia"} <= set(MATCHER.topics_of(read(SEED)))

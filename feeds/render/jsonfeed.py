@@ -55,5 +55,10 @@ def render(feed: Feed) -> bytes:
         document["favicon"] = feed.favicon.url
     if feed.next_url:
         document["next_url"] = feed.next_url
+    # "hubs (optional, array of objects) describes endpoints that can be used to subscribe to
+    # real-time notifications from the publisher of this feed" (JSON Feed 1.1).
+    hubs = [{"type": "WebSub", "url": link.href} for link in feed.links if link.rel == "hub"]
+    if hubs:
+        document["hubs"] = hubs
     document["items"] = [item(feed, article) for article in feed.items]
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
