@@ -37,5 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, watch: bool = True) -
     if watch:
         live.start()
     app.register_blueprint(bp)
-    app.wsgi_app = FastPath(app.wsgi_app, lambda: live.snapshot)  # type: ignore[method-assign]
+    app.wsgi_app = FastPath(  # type: ignore[method-assign]
+        app.wsgi_app, lambda: live.snapshot, settings.cache_bytes
+    )
     return app

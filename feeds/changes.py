@@ -89,7 +89,7 @@ def _differs(change: Change, selection: Selection) -> bool:
         return False  # a feed that appeared has no subscribers; one that went, no bytes
     limit = after.config.feed_items
     old, new = before.select(selection), after.select(selection)
-    if archive_pages(len(old)) != archive_pages(len(new)):
+    if archive_pages(len(before.slots(selection))) != archive_pages(len(after.slots(selection))):
         return True
     if not old[:limit] and not new[:limit]:  # an empty feed is dated by the newest change
         return before.newest_change != after.newest_change

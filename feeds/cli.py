@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -35,6 +38,31 @@ def load_config(**overrides: Any) -> Config:
         return Config.load(clean)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def reports_file_errors(command: Command) -> Command:
+    """File-system failures end the command with one line that names the file, never a
+    traceback: a full disk, a folder that cannot be written, a file that cannot be read."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except OSError as exc:
+            where = exc.filename
+            if where is None:  # a write to an open file: name the folder being written
+                params = click.get_current_context().params
+                where = next((params[k] for k in ("out", "index", "collection") if params.get(k)),
+                             "(unknown file)")  # fmt: skip
+            also = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+            raise click.ClickException(f"{where}{also}: {exc.strerror or exc}") from None
+        except sqlite3.Error as exc:  # the index heals itself; this is the last resort
+            raise click.ClickException(f"index: {exc}") from None
+
+    return run  # type: ignore[return-value]  # the same signature, as functools.wraps keeps
 
 
 def open_index(config: Config) -> LiveIndex:
@@ -64,17 +92,22 @@ def main() -> None:
 @click.option("--base-url", help="Public URL of the site [default: http://HOST:PORT].")
 def serve(**options: Any) -> None:
     """Serve the feeds over HTTP with granian (or gunicorn)."""
+    from .server import PortTaken
     from .server import serve as run_server
 
     config = load_config(**options)  # without a base URL, its own address: http://HOST:PORT
     if not config.collection_path.is_dir():
         raise click.ClickException(f"collection folder not found: {config.collection_path}")
-    run_server(config)
+    try:
+        run_server(config)
+    except PortTaken as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
 @collection_option
 @index_option
+@reports_file_errors
 def check(**options: Any) -> None:
     """Parse every article; print each problem and exit 1 if there is any."""
     from collections import Counter
@@ -116,6 +149,7 @@ DATE_ORIGINS = {
 @collection_option
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per article.")
+@reports_file_errors
 def list_articles(as_json: bool, **options: Any) -> None:
     """List every published article, newest first."""
     live = open_index(load_config(**options))
@@ -180,6 +214,7 @@ def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
     "--ping", is_flag=True,
     help="Tell the hubs of FEEDS_WEBSUB_HUBS of every feed whose bytes this build changed.",
 )  # fmt: skip
+@reports_file_errors
 def build(out: Path, jobs: int, ping: bool, **options: Any) -> None:
     """Write every feed and page as static files, the same bytes the server sends."""
     from . import create_app

@@ -157,7 +157,22 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if len(block) > MAX_FRONT_MATTER_CHARS or _nesting(block) > MAX_FRONT_MATTER_DEPTH:
         raise ArticleError("front matter is too large or nests too deeply")
     try:
-        meta = yaml.load(block, Loader=SafeLoader)  # noqa: S506  # the safe loader, in C
+        meta = _load_yaml(block)
+    except ArticleError:
+        # One bad field (a lone surrogate escape, an impossible date) costs that field only.
+        meta = _load_fields_apart(block)
+        if meta is None:
+            raise
+    if meta is None:
+        return {}, rest
+    if not isinstance(meta, dict):
+        raise ArticleError("front matter must be a mapping of keys to values")
+    return meta, rest
+
+
+def _load_yaml(block: str) -> Any:
+    try:
+        return yaml.load(block, Loader=SafeLoader)  # noqa: S506  # the safe loader, in C
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
@@ -165,11 +180,39 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     except (ValueError, OverflowError, RecursionError) as exc:
         # The YAML is well formed but a value cannot be built, e.g. 2025-02-30.
         raise ArticleError(f"front matter is not valid YAML: {str(exc)[:80]}") from None
-    if meta is None:
-        return {}, rest
-    if not isinstance(meta, dict):
-        raise ArticleError("front matter must be a mapping of keys to values")
-    return meta, rest
+
+
+_TOP_KEY = re.compile(r"^[A-Za-z_][\w-]*[ \t]*:(?:[ \t]|$)")
+
+
+def _load_fields_apart(block: str) -> dict[str, Any] | None:
+    """The fields of a mapping that does not load whole, each loaded alone; a field that
+    still fails becomes ``{key: <the error>}``, for the field check to report and drop.
+    None when the block is not a plain mapping of top-level keys."""
+    fields: list[list[str]] = []
+    for line in block.split("\n"):
+        if _TOP_KEY.match(line):
+            fields.append([line])
+        elif fields and (not line.strip() or line[:1] in " \t"):
+            fields[-1].append(line)
+        elif line.strip() and not line.lstrip().startswith("#"):
+            return None
+    meta: dict[str, Any] = {}
+    for lines in fields:
+        key = lines[0].split(":", 1)[0].strip()
+        try:
+            loaded = _load_yaml("\n".join(lines))
+        except ArticleError:
+            meta[key] = _BadField()
+            continue
+        if not isinstance(loaded, dict):
+            return None
+        meta.update(loaded)
+    return meta or None
+
+
+class _BadField:
+    """A front matter value that could not be read."""
 
 
 def _nesting(block: str) -> int:
@@ -190,6 +233,10 @@ def check_front_matter(meta: dict[Any, Any], path: str, warnings: list[Problem])
     for key, value in meta.items():
         if key not in FRONT_MATTER_KEYS:
             warnings.append(Problem(path, f"unknown front matter key {key!r} ignored", "warning"))
+            continue
+        if isinstance(value, _BadField):
+            warnings.append(Problem(path, f"front matter {key!r} ignored: not valid YAML",
+                                    "warning"))  # fmt: skip
             continue
         try:
             normalised = _FIELD_CHECKS[key](value)

@@ -2,7 +2,9 @@
 
 History follows RFC 5005. A selection's articles, counted from the oldest, are
 cut into archive pages of ``ARCHIVE_SIZE``; only complete pages are published,
-so an archive page never changes when newer articles arrive. The subscription
+so an archive page never changes when newer articles arrive. An article that
+leaves a selection keeps its place (:meth:`Snapshot.slots`): its page holds one
+item fewer, and no other page moves or goes away. The subscription
 document holds the newest articles and links to the newest archive page; each
 archive page links to its neighbours both as an archive (``prev-archive``,
 ``next-archive``, ``current``) and as a paged feed (``first``, ``next``,
@@ -13,8 +15,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import re
 from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -28,9 +31,7 @@ if TYPE_CHECKING:
 
 ARCHIVE_SIZE = 20
 ARCHIVE_MAX_AGE = 7 * 24 * 3600
-MAX_QUERY_CHARS = 200
 GZIP_MIN_BYTES = 1024
-_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -56,21 +57,6 @@ class FeedRequest:
         return snap.config.base_url + feed_path(self.selection, self.extension) + query
 
 
-def normalise_query(text: str) -> str:
-    return " ".join(text.split())[:MAX_QUERY_CHARS]
-
-
-def matches(article: Article, query: str) -> bool:
-    """Plain-text search: a quoted phrase, or every word, case-insensitively, on whole words."""
-    text = " " + " ".join(_WORD.findall(" ".join((article.title, *article.paragraphs)).lower()))
-    wanted = _WORD.findall(query.lower())
-    if not wanted:
-        return True
-    if query.startswith('"') and query.endswith('"'):
-        return " " + " ".join(wanted) + " " in text + " "
-    return all(f" {word} " in text + " " for word in wanted)
-
-
 def archive_pages(count: int) -> int:
     """How many complete archive pages a selection of ``count`` articles has."""
     return count // ARCHIVE_SIZE
@@ -82,13 +68,25 @@ def archive_items(articles: tuple[Article, ...], page: int) -> tuple[Article, ..
     return articles[end - ARCHIVE_SIZE : end]
 
 
+def archive_modified(snap: Snapshot, selection: Selection, page: int) -> datetime | None:
+    """The last change to archive page ``page``: of its items, of the articles that left it,
+    and of the page after it, whose arrival added a link to this one."""
+    slots = snap.slots(selection)
+    held = [*archive_items(slots, page)]
+    if page < archive_pages(len(slots)):
+        held += archive_items(slots, page + 1)
+    moments = [a.updated for a in held if snap.is_live(a) and a.updated]
+    moments += [snap.gone[a.id].at for a in held if not snap.is_live(a) and a.id in snap.gone]
+    return max(moments, default=None)
+
+
 def compose(snap: Snapshot, request: FeedRequest) -> Feed:
     articles = snap.select(request.selection)
     if request.query:
-        found = (full for a in articles if matches(full := snap.full(a), request.query))
-        items = tuple(a for _, a in zip(range(request.limit), found, strict=False))
+        items = tuple(islice(snap.search(articles, request.query), request.limit))
     elif request.page:
-        items = archive_items(articles, request.page)
+        page = archive_items(snap.slots(request.selection), request.page)
+        items = tuple(a for a in page if snap.is_live(a))
     else:
         items = articles[: request.limit]
     items = tuple(snap.full(a) for a in items)
@@ -97,17 +95,20 @@ def compose(snap: Snapshot, request: FeedRequest) -> Feed:
         title += f", matching “{request.query}”"
     elif request.page:
         title += f", archive page {request.page}"
-    links = history_links(snap, request, len(articles))
+    links = history_links(snap, request, len(snap.slots(request.selection)))
     # WebSub discovery (W3C WebSub, 4): the hubs, beside the self link every document has.
     links += tuple(FeedLink("hub", hub) for hub in snap.config.hubs)
     base = snap.config.base_url
+    updated = max((a.updated for a in items if a.updated), default=None)
+    if request.page and updated is None:  # every article of the page has gone
+        updated = archive_modified(snap, request.selection, request.page)
     return Feed(
         id=feed_urn(request.selection),
         title=f"{snap.config.title}: {title}",
         subtitle=f"{title}: articles from {snap.config.title}.",
         self_url=request.url(snap),
         html_url=base + snap.html_path_of(request.selection),
-        updated=max((a.updated for a in items if a.updated), default=snap.newest_change),
+        updated=updated or snap.newest_change,
         items=items,
         author=snap.config.author,
         language=snap.config.language,
@@ -167,7 +168,14 @@ def render_document(snap: Snapshot, request: FeedRequest) -> Rendered:
     fmt = FORMATS[request.extension]
     feed = compose(snap, request)
     body = fmt.render(feed)
-    return finish(body, fmt.media_type, feed.updated, ARCHIVE_MAX_AGE if request.page else None)
+    # Last-Modified also counts articles that left: it never goes back (the body's own
+    # dates are those of the articles it holds, the same on every replica).
+    if request.page:
+        changed = archive_modified(snap, request.selection, request.page)
+    else:
+        changed = snap.changed_at(request.selection)
+    modified = max(feed.updated, changed) if changed else feed.updated
+    return finish(body, fmt.media_type, modified, ARCHIVE_MAX_AGE if request.page else None)
 
 
 def finish(body: bytes, media_type: str, last_modified, max_age: int | None = None) -> Rendered:  # type: ignore[no-untyped-def]

@@ -81,6 +81,13 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "cache_bytes",
+        64 * 1024 * 1024,
+        "Bytes of rendered documents each worker keeps in memory, and as much again for "
+        "stored responses; the least recently used go first.",
+        int,
+    ),
+    Setting(
         "icon",
         "",
         "Square image file (PNG, JPEG, GIF or WebP) for the feeds' icon and the pages' favicon. "
@@ -117,6 +124,7 @@ class Config:
     websub_hubs: str = ""
     purge_urls: str = ""
     shared_max_age: int = 0
+    cache_bytes: int = 64 * 1024 * 1024
     icon: str = ""
     logo: str = ""
 

@@ -159,6 +159,10 @@ class Dater:
             self._loaded = self.store.seen()
         return self._loaded
 
+    def known(self) -> dict[str, Seen]:
+        """The first-seen dates as this process knows them: what survives a damaged index."""
+        return dict(self._seen)
+
     def git_key(self) -> object:
         return self.git.key() if self.git else None
 

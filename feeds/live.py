@@ -16,12 +16,15 @@ import gc
 import hashlib
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -29,16 +32,16 @@ from . import collection, topics
 from .collection import FileEntry
 from .config import Config
 from .dates import Dater
-from .index import Snapshot
+from .index import EVERYTHING, Snapshot, departures
 from .models import Article, Problem
-from .store import FileRecord, IndexStore, pack, unpack
+from .store import RETRY_SECONDS, FileRecord, IndexStore, pack, unpack
 from .topics import Matcher, Taxonomy, TaxonomyError, load_taxonomy
 
 log = logging.getLogger(__name__)
 
 PARALLEL_FROM = 2000  # files; below this a process pool costs more than it saves
 CHUNK = 500  # files parsed, tagged and stored at a time
-STATE_VERSION = 1
+STATE_VERSION = 2
 RESCAN_SECONDS = 300.0  # a full scan now and then, in case file-system events were lost
 
 
@@ -80,6 +83,19 @@ def _start_worker(taxonomy: Taxonomy, fingerprint: str) -> None:
     _worker = (Matcher(taxonomy), fingerprint)
 
 
+@contextmanager
+def _package_first() -> Iterator[None]:
+    """Spawned processes import this package from where this process did, never from a
+    ``feeds`` folder in the working directory that happens to come first on the path."""
+    home = str(Path(__file__).resolve().parent.parent)
+    saved = sys.path[:]
+    sys.path[:] = [home, *(p for p in saved if p not in ("", ".", os.getcwd(), home))]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
 def _work(root: Path, entries: list[FileEntry]) -> list[tuple[FileRecord, tuple[str, ...] | None]]:
     assert _worker is not None
     return read_and_tag(root, entries, *_worker)
@@ -112,6 +128,7 @@ class LiveIndex:
         self._thread: threading.Thread | None = None
         self._observer: object = None
         self._pending: set[str] = set()
+        self._stale: set[str] = set()  # files whose text the index lost: to read again
         self._wake = threading.Event()
         self.last_error: str | None = None
         self.checked_at = time.time()  # the last time the snapshot was known to be current
@@ -122,7 +139,7 @@ class LiveIndex:
         started = self._resume() if fast_start else None
         self._reconcile = started is not None
         self.resumed = started is not None  # else made whole: what changed since is unknown
-        self.snapshot: Snapshot = started or self._rebuild(self._known_records())
+        self.snapshot: Snapshot = started or self._rebuild(self._known_records(), offline=True)
         if not self._reconcile:
             self._save_state()
 
@@ -135,11 +152,36 @@ class LiveIndex:
         whatever changed meanwhile, as for any other change.
         """
         state = self.store.load_state()
-        if not isinstance(state, tuple) or len(state) != 5 or state[0] != STATE_VERSION:
+        if state is None:
             return None
-        _, fingerprint, git_key, scan_problems, files = state
+        if not isinstance(state, tuple) or len(state) != 6 or state[0] != STATE_VERSION:
+            log.info("snapshot %s is from another version: building anew", self.store.state_path)
+            return None
+        _, generation, fingerprint, git_key, scan_problems, files = state
+        if generation != self.store.generation:
+            # The database is not the one the snapshot was made with (rebuilt, replaced).
+            log.warning("snapshot %s does not match the index %s: building anew",
+                        self.store.state_path, self.store.path)  # fmt: skip
+            return None
         if fingerprint != self._fingerprint or self._taxonomy_problem is not None:
             return None
+        try:
+            self._unpack_state(files, scan_problems)
+        except Exception as exc:  # a whole file of the wrong shape: it was not ours
+            self._files, self._problems_of, self._articles = {}, {}, {}
+            self.store.discard_state(exc)
+            return None
+        if git_key != self.dater.git_key():  # commits since: date again from the index
+            known = [r for p, r in self._known_records().items() if p in self._files]
+            self._articles = self._date(known)
+        self._index_ids()
+        owners = self._owners()
+        ordered = [a for a in self._articles.values() if owners[a.id] is a]
+        log.info("resumed the last snapshot: %d articles", len(owners))
+        presorted = git_key == self.dater.git_key()  # the dates, and so the order, still hold
+        return self._snapshot(ordered, presorted=presorted)
+
+    def _unpack_state(self, files: list[tuple], scan_problems: list[tuple]) -> None:  # type: ignore[type-arg]
         gc.disable()  # a hundred thousand objects at once: skip the collector's passes
         try:
             for packed in files:
@@ -152,17 +194,33 @@ class LiveIndex:
         finally:
             gc.enable()
         self._scan_problems = [Problem(*p) for p in scan_problems]
-        if git_key != self.dater.git_key():  # commits since: date again from the index
-            known = [r for p, r in self._known_records().items() if p in self._files]
-            self._articles = self._date(known)
-        self._index_ids()
-        owners = self._owners()
-        ordered = [a for a in self._articles.values() if owners[a.id] is a]
+
+    def _snapshot(self, articles: Iterable[Article], presorted: bool = False) -> Snapshot:
+        """A whole new snapshot of these articles, with what the index knows of departures."""
         assert self._taxonomy is not None
-        log.info("resumed the last snapshot: %d articles", len(owners))
-        presorted = git_key == self.dater.git_key()  # the dates, and so the order, still hold
-        return Snapshot(ordered, self._reported_problems(), self._taxonomy, self.config,
-                        self._matcher, self.store, presorted=presorted)  # fmt: skip
+        return Snapshot(
+            articles, self._reported_problems(), self._taxonomy, self.config, self._matcher,
+            self.store, presorted=presorted, reread=self.reread, changes=self.store.changes(),
+            gone=self.store.gone(),
+        )  # fmt: skip
+
+    def reread(self, article: Article) -> tuple[str, ...] | None:
+        """The text of an article read again from its file, when the index cannot give it.
+
+        The file is also queued for the watcher, which stores what it reads.
+        """
+        claims = self._paths_of.get(article.id, [])
+        path = next((p for p in claims if self._articles.get(p) is article), None)
+        entry = self._files.get(path) if path is not None else None
+        if path is None or entry is None:
+            return None
+        found, _ = collection.read_article(self.root, entry)
+        if path not in self._stale:  # once: the watcher reads and stores it again
+            self._stale.add(path)
+            log.warning("%s: text not in the index %s; read from the file", path, self.store.path)
+        self._pending.add(path)
+        self._wake.set()
+        return (found.summary, *found.body) if found is not None else None
 
     def _save_state(self) -> None:
         # Newest first, as the snapshot holds them: a resumed snapshot need not sort again.
@@ -172,7 +230,8 @@ class LiveIndex:
         files = [pack(self._files[p], self._problems_of.get(p, ()), self._articles.get(p))
                  for p in paths]  # fmt: skip
         problems = [(p.path, p.reason, p.severity) for p in self._scan_problems]
-        state = (STATE_VERSION, self._fingerprint, self.dater.git_key(), problems, files)
+        state = (STATE_VERSION, self.store.generation, self._fingerprint, self.dater.git_key(),
+                 problems, files)  # fmt: skip
         try:
             self.store.save_state(state)
         except OSError as exc:
@@ -197,10 +256,12 @@ class LiveIndex:
         with self._lock:
             if self._taxonomy_files_key() != self._taxonomy_key:
                 before = self.snapshot
-                self.snapshot = self._rebuild(self._known_records())
-                self.snapshot.requested = before.requested
+                after = self._rebuild(self._known_records())
+                after.requested = before.requested
+                self._date_change(before, after)
+                self.snapshot = after
                 self._tell(before)
-                return self.snapshot is not before
+                return True
             if paths is None:
                 return self._full_scan()
             return self._update(set(paths))
@@ -238,7 +299,7 @@ class LiveIndex:
             if not collection.stat.S_ISREG(info.st_mode) or (self.root / path).is_symlink():
                 return self._full_scan()  # anything unusual: let the full scan judge it
             entry = FileEntry(path, info.st_size, min(info.st_mtime_ns, collection.MAX_MTIME_NS))
-            if self._files.get(path) != entry:
+            if self._files.get(path) != entry or path in self._stale:
                 entries.append(entry)
         gone &= self._files.keys()
         if not entries and not gone:
@@ -263,7 +324,9 @@ class LiveIndex:
     def _apply(self, entries: list[FileEntry], gone: Iterable[str]) -> None:
         """Re-read ``entries``, drop ``gone``, and swap in a snapshot with just that changed."""
         gone = set(gone)
+        # Everything that can fail comes first: nothing is marked as known before it is done.
         fresh = self._read(entries)
+        dated = self._date(fresh)
         self.store.forget(gone)
         touched_ids = {self._articles[p].id for p in gone | {e.path for e in entries}
                        if p in self._articles}  # fmt: skip
@@ -275,14 +338,19 @@ class LiveIndex:
         for record in fresh:
             self._keep(record)
             self._set_article(record.entry.path, None)
-        for path, article in self._date(fresh).items():
+            self._stale.discard(record.entry.path)
+        for path, article in dated.items():
             self._set_article(path, article)
             touched_ids.add(article.id)
         after = {i: owner for i in touched_ids if (owner := self._owner(i)) is not None}
         removed = [a for i, a in before.items() if after.get(i) is not a]
         added = [a for i, a in after.items() if before.get(i) is not a]
         before_snapshot = self.snapshot
-        self.snapshot = self.snapshot.apply(removed, added, self._reported_problems())
+        self.snapshot = self.snapshot.apply(
+            removed, added, self._reported_problems(), self._change_moment()
+        )
+        self.store.record_gone(self.snapshot.departed)
+        self.store.record_changes(self.snapshot.stamped)
         log.info("snapshot: %d changed, %d removed files", len(entries), len(gone))
         self._tell(before_snapshot)
 
@@ -294,7 +362,30 @@ class LiveIndex:
         except Exception:  # whoever listens never takes the index down
             log.exception("telling of a new snapshot failed")
 
-    def _rebuild(self, known: dict[str, FileRecord]) -> Snapshot:
+    def _change_moment(self) -> datetime:
+        """When a change is dated: the next whole second, and after every earlier change, so
+        a client that saw the previous state never has a date as late as this change."""
+        latest = max((t.timestamp() for t in self.store.changes().values()), default=0.0)
+        return datetime.fromtimestamp(max(int(time.time()) + 1, int(latest) + 1), UTC)
+
+    def _date_change(self, before: Snapshot, after: Snapshot) -> None:
+        """Date a change found by comparing whole snapshots (new topics, a rebuilt index)."""
+        removed = [a for a in before.articles if after.by_id.get(a.id) != a]
+        added = [a for a in after.articles if before.by_id.get(a.id) != a]
+        retitled = before.taxonomy != after.taxonomy  # names and links may differ anywhere
+        if not removed and not added and not retitled:
+            return
+        at = self._change_moment()
+        touched = Snapshot.touched_by(removed, added)
+        if retitled:
+            touched |= set(before.taxonomy.topics) | set(after.taxonomy.topics)
+        stamped = {s: at for s in touched if not s.startswith("@")}
+        self.store.record_changes(stamped | {EVERYTHING: at})
+        self.store.record_gone(departures(removed, added, at))
+        after.changes, after.gone = self.store.changes(), self.store.gone()
+        after.last_change = max(after.last_change, at)
+
+    def _rebuild(self, known: dict[str, FileRecord], offline: bool = False) -> Snapshot:
         """A whole new snapshot: at start-up, and when the topics change."""
         if self._taxonomy_files_key() != self._taxonomy_key:
             self._load_taxonomy()
@@ -315,12 +406,32 @@ class LiveIndex:
             self._keep(record)
         self._articles = self._date(list(records.values()))
         self._index_ids()
-        owners = self._owners()
-        assert self._taxonomy is not None
-        snapshot = Snapshot(owners.values(), self._reported_problems(), self._taxonomy, self.config,
-                            self._matcher, self.store)  # fmt: skip
+        if offline and known:
+            self._date_offline_changes(known)
+        snapshot = self._snapshot(self._owners().values())
         log.info("snapshot: %d articles, %d re-read", len(snapshot.articles), len(results))
         return snapshot
+
+    def _date_offline_changes(self, known: dict[str, FileRecord]) -> None:
+        """Date the changes made while no server followed the collection, found by comparing
+        what the index knew with what the files hold now, as a change seen now."""
+        before = {p: r.article for p, r in known.items() if r.article is not None}
+        after = self._articles
+        moved = [p for p, a in before.items()
+                 if p not in after or (after[p].digest, after[p].topics) != (a.digest, a.topics)]
+        arrived = [after[p] for p in after.keys() - before.keys()]
+        if not moved and not arrived:
+            return
+        seen = self.dater.known()
+        removed = [
+            replace(before[p], published=before[p].published or seen[before[p].id].first_seen)
+            for p in moved if before[p].published or before[p].id in seen
+        ]  # fmt: skip
+        added = arrived + [after[p] for p in moved if p in after]
+        at = self._change_moment()
+        stamped = {s: at for s in Snapshot.touched_by(removed, added) if not s.startswith("@")}
+        self.store.record_changes(stamped | {EVERYTHING: at})
+        self.store.record_gone(departures(removed, added, at))
 
     def _read(self, entries: list[FileEntry]) -> list[FileRecord]:
         """Parse and tag files and store what they gave; the texts go to disk, not memory."""
@@ -343,7 +454,7 @@ class LiveIndex:
         context = get_context("spawn")  # never fork a process that runs threads
         done = 0
         try:
-            with ProcessPoolExecutor(
+            with _package_first(), ProcessPoolExecutor(
                 workers, mp_context=context,
                 initializer=_start_worker,  # type: ignore[arg-type]  # typeshed wants no arguments
                 initargs=(self._taxonomy, self._fingerprint),  # type: ignore[arg-type]
@@ -504,14 +615,30 @@ class LiveIndex:
         """One check for changes; a failure is logged and the previous snapshot kept serving."""
         pending, self._pending = self._pending, set()
         try:
+            if self.store.damaged:
+                self._heal()
             changed = self.refresh(None if (not pending or "/" in pending) else pending)
         except Exception as exc:
+            self._pending |= pending or {"/"}  # tried again at the next check
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("reloading the collection failed; previous snapshot kept")
             return False
+        self.store.retry()
         self.last_error = None
         self.checked_at = time.time()
         return changed
+
+    def _heal(self) -> None:
+        """The index was found damaged while serving: a new one, filled from the collection.
+        The snapshot in service keeps serving meanwhile, reading texts from the files."""
+        with self._lock:
+            self.store.heal(self.dater.known())
+            before, after = self.snapshot, self._rebuild({})
+            after.requested = before.requested
+            self._date_change(before, after)
+            self.snapshot = after
+            self._tell(before)
+            self._save_state()
 
     def _watch(self) -> None:
         interval = self.config.reload_interval
@@ -526,14 +653,17 @@ class LiveIndex:
                 self._stop.wait(interval)
                 self.check()
                 continue
-            woke = self._wake.wait(RESCAN_SECONDS - (time.monotonic() - last_scan))
+            timeout = RESCAN_SECONDS - (time.monotonic() - last_scan)
+            if self.store.pending or self.store.damaged:
+                timeout = min(timeout, RETRY_SECONDS)  # an index to write or heal
+            woke = self._wake.wait(max(timeout, 0.0))
             if self._stop.is_set():
                 break
             self._wake.clear()
             if woke:
                 self._stop.wait(min(interval, 0.05))  # let a burst of events settle
                 self._wake.clear()
-            else:
+            elif time.monotonic() - last_scan >= RESCAN_SECONDS:
                 self._pending.add("/")
                 last_scan = time.monotonic()
             self.check()
@@ -546,6 +676,7 @@ class LiveIndex:
         if self._thread is not None:
             self._thread.join(timeout=10)
         with self._lock:
-            if not self._reconcile:
+            # A snapshot is kept only for an index that holds all it describes.
+            if self.store.retry(now=True) and not self._reconcile:
                 self._save_state()
             self.store.close()

@@ -6,23 +6,75 @@ calls into Python for the application, which with the in-memory fast path
 pure-Python server. gunicorn is the classic alternative. Each worker process
 builds its own index from the shared persistent index and follows the
 collection on its own, so workers and replicas need no coordination.
+
+One server per port: before starting, the port is bound once without
+``SO_REUSEPORT``, which fails while any other process listens there (granian's
+workers share a port through that option, so without this check a second server
+would silently share the first one's requests). Workers end when the main process
+does, so none is left holding the port.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import socket
+import threading
+import time
 from typing import Any
 
 from .config import Config
 
 SERVERS = ("granian", "gunicorn")
+PARENT_POLL_SECONDS = 0.5
+MAX_REQUEST_LINE = 8190  # gunicorn's largest limit; longer request lines answer 414
+
+log = logging.getLogger(__name__)
+
+
+class PortTaken(OSError):
+    """Another process listens on the address and port ``feeds serve`` was given."""
 
 
 def app_from_environment() -> Any:
     """The WSGI app, configured from ``FEEDS_*`` variables: what each worker process loads."""
     from . import create_app
 
+    exit_with_parent(os.getppid())
     return create_app()
+
+
+def exit_with_parent(parent: int) -> None:
+    """End this worker process when its main process is gone, whatever killed it."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        log.warning("worker %d: the main process %d is gone; exiting", os.getpid(), parent)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="feeds-parent", daemon=True).start()
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`PortTaken` if another process listens on ``host:port``."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise PortTaken(f"cannot listen on {host}:{port}: {exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no owner
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortTaken(
+                    f"port {port} on {host} is already in use (another feeds serve?); "
+                    "stop it or choose another --port"
+                ) from None
+            raise PortTaken(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def _export(config: Config) -> None:
@@ -32,6 +84,7 @@ def _export(config: Config) -> None:
 
 
 def serve(config: Config) -> None:
+    check_port(config.host, config.port)
     _export(config)
     if config.server == "gunicorn":
         _gunicorn(config)
@@ -57,8 +110,23 @@ def _granian(config: Config) -> None:
     ).serve()
 
 
+def _plain_error(sock: Any, status: int, reason: str, message: str) -> None:
+    """gunicorn's answer to a request it refuses itself (414, malformed requests), as short
+    plain text with nosniff, like every answer of the app."""
+    from gunicorn import util
+
+    body = f"{status} {reason}: {message}\n".encode("latin-1", "replace")
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 def _gunicorn(config: Config) -> None:
+    from gunicorn import util
     from gunicorn.app.base import BaseApplication
+
+    util.write_error = _plain_error  # its workers answer refused requests through this
 
     class FeedsServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
         def load_config(self) -> None:
@@ -71,6 +139,7 @@ def _gunicorn(config: Config) -> None:
                 "timeout": 60,
                 "graceful_timeout": 10,
                 "keepalive": 5,
+                "limit_request_line": MAX_REQUEST_LINE,
             }
             for key, value in settings.items():
                 self.cfg.set(key, value)

@@ -32,7 +32,7 @@ def site_urls(snap: Snapshot) -> list[str]:
     urls += [topic_path(slug) for slug in snap.taxonomy.topics]
     urls += [article_path(a.id) for a in snap.articles]
     for selection in selections:
-        pages = archive_pages(len(snap.select(selection)))
+        pages = archive_pages(len(snap.slots(selection)))
         for ext in FORMATS:
             urls.append(feed_path(selection, ext))
             urls += [archive_path(selection, n, ext) for n in range(1, pages + 1)]

@@ -2,32 +2,51 @@
 
 It remembers, per file, what parsing and tagging gave (keyed by path, size,
 modification time and content hash), so a restart re-reads only files that
-changed; and, per article id, when it was first seen and when its current
-content was first seen: the dates of articles that have no other.
+changed; the words of every article, for search (FTS5); per article id, when
+it was first seen and when its current content was first seen: the dates of
+articles that have no other; and when each feed last lost or gained an
+article, and which articles went, so validators and archive pages never move
+back.
 
-Everything but the first-seen dates can be rebuilt from the collection.
+The index is a cache of the collection, never the source of its text. A
+database that is damaged or of another schema is moved aside with one warning
+and rebuilt; one that cannot be written (a full disk, a read-only folder)
+keeps every change in memory, is written again as soon as it can be, and is
+read through that memory meanwhile.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import pickle
 import sqlite3
 import threading
+import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .collection import FileEntry, display_path
 from .models import Article, Problem
+from .search import Query, words
 
-SCHEMA = 5
+log = logging.getLogger(__name__)
+
+SCHEMA = 6
 SEP = "\x1f"  # joins lists of slugs in one column; never part of a slug
+STATE_MAGIC = b"feeds-snapshot\n"
+RETRY_SECONDS = 5.0  # between attempts to write an index that could not be written
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")  # error names that mean "not a sound database"
 
 _FILES = """
-CREATE TABLE IF NOT EXISTS files (
+CREATE TABLE files (
     path BLOB PRIMARY KEY,  -- the file name's bytes: names need not be valid UTF-8
     shown TEXT NOT NULL,    -- the same name as text, as articles carry it
     size INTEGER NOT NULL,
@@ -41,18 +60,44 @@ CREATE TABLE IF NOT EXISTS files (
     topics TEXT,            -- the topics the article is in
     text TEXT               -- summary and body paragraphs as JSON: read only to render
 )"""
+# The words of each published file (rowid: the file's), for search; contentless, as the
+# text is in ``files`` already.
+_WORDS = "CREATE VIRTUAL TABLE words USING fts5(" \
+    "body, content='', tokenize='unicode61 remove_diacritics 0')"  # fmt: skip
 _SEEN = """
-CREATE TABLE IF NOT EXISTS seen (
+CREATE TABLE seen (
     id TEXT PRIMARY KEY,
     first_seen REAL NOT NULL,
     digest TEXT NOT NULL,
     changed_at REAL NOT NULL
 )"""
+_GONE = """
+CREATE TABLE gone (
+    id TEXT PRIMARY KEY,    -- an article that left some feeds: removed, or its topics changed
+    published REAL NOT NULL,
+    topics TEXT NOT NULL,   -- the topics it was in
+    at REAL NOT NULL        -- when that was seen
+)"""
+_CHANGES = """
+CREATE TABLE changes (
+    feed TEXT PRIMARY KEY,  -- a topic slug; '' for every article
+    at REAL NOT NULL        -- the last time an article joined or left it
+)"""
 # Ids whose first_seen is their file's modification time rather than a sighting: for
 # `feeds check`, which says where dates come from.
-_FROM_FILE = "CREATE TABLE IF NOT EXISTS seen_from_file (id TEXT PRIMARY KEY)"
+_FROM_FILE = """
+CREATE TABLE seen_from_file (
+    id TEXT PRIMARY KEY
+)"""
+# Rebuilt from the collection when they do not match; the others are kept if they can be.
+_CACHE_TABLES = {"files": _FILES, "words": _WORDS}
+_KEPT_TABLES = {"seen": _SEEN, "gone": _GONE, "changes": _CHANGES, "seen_from_file": _FROM_FILE}
 _COLUMNS = "path, size, mtime_ns, problems, id, title, digest, source, author, link, " \
     "published, updated, declared, tagging, topics"  # fmt: skip
+
+
+class DamagedIndex(Exception):
+    """The database file is not a sound SQLite database of this schema."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +119,16 @@ class Seen:
     changed_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """An article as it was when it left some feeds: it keeps its place in their archives."""
+
+    id: str
+    published: datetime
+    topics: tuple[str, ...]
+    at: datetime
+
+
 def _key(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
 
@@ -84,6 +139,10 @@ def _split(text: str | None) -> tuple[str, ...]:
 
 def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def _when(stamp: float) -> datetime:
+    return datetime.fromtimestamp(stamp, UTC)
 
 
 def _record(row: tuple) -> FileRecord:  # type: ignore[type-arg]
@@ -118,65 +177,381 @@ def _row(record: FileRecord, text: tuple[str, ...] | None) -> tuple:  # type: ig
     )  # fmt: skip
 
 
+def _text(title: str | None, text: str | None) -> tuple[str, ...] | None:
+    """The paragraphs of a stored text; None when there are none or they do not decode."""
+    try:
+        paragraphs = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if not isinstance(paragraphs, list) or not paragraphs:
+        return None
+    if not all(isinstance(p, str) for p in paragraphs):
+        return None
+    return tuple(paragraphs)
+
+
+def _words(title: str | None, text: str | None) -> str | None:
+    paragraphs = _text(title, text)
+    return None if paragraphs is None else words((title or "", *paragraphs))
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether an error says the database file is damaged, rather than unwritable or busy."""
+    if isinstance(exc, DamagedIndex):
+        return True
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(_DAMAGED) or isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.OperationalError
+    )
+
+
 class IndexStore:
-    """The SQLite database; safe to share between threads and between processes."""
+    """The SQLite database; safe to share between threads and between processes.
+
+    Writes go through a queue in memory (``_pending_*``) that is emptied into the
+    database in one transaction; when that fails the queue stays, every read sees it,
+    and the next write or :meth:`retry` tries again.
+    """
 
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
         self.path = folder / "index.sqlite3"
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
-        with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is None or row[0] != str(SCHEMA):
-                # The file cache is rebuilt from the collection; first-seen dates are kept.
-                self._db.execute("DROP TABLE IF EXISTS files")
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
-            self._db.execute(_FILES)
-            self._db.execute("CREATE INDEX IF NOT EXISTS files_shown ON files (shown)")
-            self._db.execute(_SEEN)
-            self._db.execute(_FROM_FILE)
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+        self._writable = False
+        self.generation = ""  # changes whenever the file cache starts anew
+        self.unwritable: str | None = None  # why the last write failed; None: all written
+        self.damaged: str | None = None  # damage seen while serving; heal() rebuilds
+        self._next_try = 0.0
+        self._pending_files: dict[bytes, tuple | None] = {}  # type: ignore[type-arg]  # None: forgotten
+        self._pending_shown: dict[str, bytes] = {}
+        self._pending_seen: dict[str, tuple[str, float, str, float]] = {}
+        self._pending_gone: dict[str, tuple[str, float, str, float]] = {}
+        self._pending_changes: dict[str, float] = {}
+        self._pending_from_file: set[str] = set()
+        self._open()
 
-    # Files -----------------------------------------------------------------
+    # Opening and healing ---------------------------------------------------------
+
+    def _open(self) -> None:
+        """Open the database; move a damaged one aside; fall back to reading only, or to
+        memory alone, when it cannot be written."""
+        try:
+            self._db, self._writable = self._connect(), True
+        except Exception as exc:
+            if not is_damage(exc):
+                self._db, self._writable = self._connect_readonly(), False
+                self._cannot_write(exc, opening=True)
+                return
+            salvaged = self._salvage()
+            self._move_aside(exc)
+            try:
+                self._db, self._writable = self._connect(), True
+            except Exception as again:  # e.g. the folder is read-only as well
+                self._cannot_write(again, opening=True)
+            self._pending_seen.update(salvaged)
+        self._flush()
+
+    def _connect_readonly(self) -> sqlite3.Connection | None:
+        """A connection that only reads an existing database of this schema, if there is one."""
+        try:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60,
+                                 check_same_thread=False)  # fmt: skip
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+            if meta.get("schema") == str(SCHEMA) and all(
+                _has_table(db, name, ddl) for name, ddl in (_CACHE_TABLES | _KEPT_TABLES).items()
+            ):
+                self.generation = meta.get("generation") or ""
+                return db
+            db.close()
+        except sqlite3.Error:
+            pass
+        return None
+
+    def _connect(self) -> sqlite3.Connection:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+        try:
+            self._prepare(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        """Check the file is sound and of this schema; recreate the tables that are not."""
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise DamagedIndex("; ".join(map(str, problems)))
+        db.execute("BEGIN IMMEDIATE")  # one process at a time decides what to recreate
+        with db:
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+            fresh = meta.get("schema") != str(SCHEMA) or not meta.get("generation")
+            for name, ddl in _KEPT_TABLES.items():
+                if not _has_table(db, name, ddl):
+                    if _exists(db, name):
+                        log.warning("index %s: table %s is not as expected; started anew",
+                                    self.path, name)  # fmt: skip
+                    db.execute(f"DROP TABLE IF EXISTS {name}")
+                    db.execute(ddl)
+            for name, ddl in _CACHE_TABLES.items():
+                if fresh or not _has_table(db, name, ddl):
+                    db.execute(f"DROP TABLE IF EXISTS {name}")
+                    db.execute(ddl)
+                    fresh = True
+            db.execute("CREATE INDEX IF NOT EXISTS files_shown ON files (shown)")
+            if fresh:
+                if meta.get("schema") not in (None, str(SCHEMA)):
+                    log.warning("index %s has schema %s, not %s: rebuilt from the collection",
+                                self.path, meta.get("schema"), SCHEMA)  # fmt: skip
+                meta["generation"] = uuid.uuid4().hex
+                db.executemany(
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                    [("schema", str(SCHEMA)), ("generation", meta["generation"])],
+                )
+            self.generation = meta["generation"]
+
+    def _salvage(self) -> dict[str, tuple[str, float, str, float]]:
+        """The first-seen dates of a damaged database, as far as they can still be read."""
+        try:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5)
+            try:
+                rows = db.execute("SELECT id, first_seen, digest, changed_at FROM seen").fetchall()
+            finally:
+                db.close()
+            return {row[0]: row for row in rows if isinstance(row[0], str)}
+        except Exception:  # nothing can be read: every date is dated anew
+            return {}
+
+    def _move_aside(self, exc: BaseException) -> None:
+        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+        moved = ""
+        try:
+            os.replace(self.path, aside)
+            moved = f"moved aside to {aside}; "
+        except OSError:
+            pass
+        for suffix in ("-wal", "-shm"):
+            with suppress(OSError):
+                os.remove(f"{self.path}{suffix}")
+        log.warning("index %s is damaged (%s): %srebuilding it from the collection",
+                    self.path, str(exc)[:200] or type(exc).__name__, moved)  # fmt: skip
+
+    def heal(self, seen: dict[str, Seen]) -> None:
+        """Replace a database found damaged while serving with a new one; keep ``seen``."""
+        with self._lock:
+            reason = self.damaged or "damaged"
+            self.damaged = None
+            if self._db is not None:
+                with suppress(sqlite3.Error):
+                    self._db.close()
+                self._db = None
+            salvaged = self._salvage()
+            self._move_aside(DamagedIndex(reason))
+            self._pending_files.clear()
+            self._pending_shown.clear()
+            self._pending_seen.update(salvaged)
+            self._pending_seen.update(
+                (key, (key, s.first_seen.timestamp(), s.digest, s.changed_at.timestamp()))
+                for key, s in seen.items()
+            )
+            self._open()
+
+    def _cannot_write(self, exc: BaseException, opening: bool = False) -> None:
+        reason = str(exc) or type(exc).__name__
+        if self.unwritable is None:
+            action = "cannot be opened" if opening else "cannot be written"
+            log.warning("index %s %s (%s): serving from memory, retrying every %.0f s",
+                        self.path, action, reason, RETRY_SECONDS)  # fmt: skip
+        self.unwritable = reason
+        self._next_try = time.monotonic() + RETRY_SECONDS
+
+    def _damage(self, exc: BaseException) -> None:
+        if self.damaged is None:
+            log.warning("index %s: %s; it will be rebuilt from the collection", self.path, exc)
+        self.damaged = str(exc) or type(exc).__name__
+
+    # Writing -----------------------------------------------------------------------
+
+    @property
+    def pending(self) -> bool:
+        """Whether some changes are only in memory yet."""
+        return bool(self._pending_files or self._pending_seen or self._pending_gone
+                    or self._pending_changes or self._pending_from_file)  # fmt: skip
+
+    def retry(self, now: bool = False) -> bool:
+        """Write what is pending if it is time to try again (or ``now``); whether all is
+        written."""
+        with self._lock:
+            if now:
+                self._next_try = 0.0
+            self._flush()
+            return not self.pending
+
+    def _flush(self) -> None:
+        """Write every pending change in one transaction, or keep them all for later."""
+        if not self.pending or (self.unwritable and time.monotonic() < self._next_try):
+            return
+        if self._db is None or not self._writable:
+            try:
+                db = self._connect()
+            except Exception as exc:
+                self._cannot_write(exc, opening=True)
+                return
+            if self._db is not None:
+                with suppress(sqlite3.Error):
+                    self._db.close()
+            self._db, self._writable = db, True
+        try:
+            with self._db:
+                self._write_files(self._db)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?)", self._pending_seen.values()
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO gone VALUES (?, ?, ?, ?)", self._pending_gone.values()
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO changes VALUES (?, ?)", self._pending_changes.items()
+                )
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO seen_from_file VALUES (?)",
+                    [(i,) for i in self._pending_from_file],
+                )
+        except sqlite3.Error as exc:
+            if is_damage(exc):
+                self._damage(exc)
+            self._cannot_write(exc)
+            return
+        for pending in (self._pending_files, self._pending_shown, self._pending_seen,
+                        self._pending_gone, self._pending_changes,
+                        self._pending_from_file):  # fmt: skip
+            pending.clear()
+        if self.unwritable is not None:
+            log.warning("index %s written again", self.path)
+            self.unwritable = None
+
+    def _write_files(self, db: sqlite3.Connection) -> None:
+        keys = list(self._pending_files)
+        old: dict[bytes, tuple[int, str | None, str | None]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, rowid, title, text in db.execute(
+                f"SELECT path, rowid, title, text FROM files WHERE path IN ({marks})", chunk
+            ):
+                old[bytes(key)] = (rowid, title, text)
+        for key in keys:
+            if key in old:
+                rowid, title, text = old[key]
+                body = _words(title, text)
+                if body is not None:  # a contentless index deletes by the words it was given
+                    db.execute(
+                        "INSERT INTO words (words, rowid, body) VALUES ('delete', ?, ?)",
+                        (rowid, body),
+                    )
+                db.execute("DELETE FROM files WHERE path = ?", (key,))
+            row = self._pending_files[key]
+            if row is None:
+                continue
+            rowid = db.execute(
+                f"INSERT INTO files VALUES ({', '.join('?' * 17)})", row
+            ).lastrowid
+            body = _words(row[6], row[16])
+            if body is not None:
+                db.execute("INSERT INTO words (rowid, body) VALUES (?, ?)", (rowid, body))
+
+    def save(self, records: Iterable[tuple[FileRecord, tuple[str, ...] | None]]) -> None:
+        """Store files as parsed and tagged, each with its text (summary and body) apart."""
+        with self._lock:
+            for record, text in records:
+                row = _row(record, text)  # in the table's column order
+                self._pending_files[row[0]] = row
+                self._pending_shown[row[1]] = row[0]
+            self._flush()
+
+    def forget(self, paths: Iterable[str]) -> None:
+        with self._lock:
+            for path in paths:
+                self._pending_files[_key(path)] = None
+                self._pending_shown.pop(display_path(path), None)
+            self._flush()
+
+    # Reading -----------------------------------------------------------------------
+
+    def _read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:  # type: ignore[type-arg]
+        """Rows from the database; none when it cannot be read (noted, for healing)."""
+        if self._db is None:
+            return []
+        try:
+            return self._db.execute(sql, tuple(args)).fetchall()
+        except sqlite3.Error as exc:
+            if is_damage(exc):
+                self._damage(exc)
+            else:
+                log.warning("index %s cannot be read: %s", self.path, exc)
+            return []
 
     def files(self) -> Iterator[FileRecord]:
         """Every file the index knows, without article bodies."""
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM files").fetchall()
+            rows = [r for r in self._read(f"SELECT {_COLUMNS} FROM files")
+                    if bytes(r[0]) not in self._pending_files]  # fmt: skip
+            rows += [(r[0], *r[2:16]) for r in self._pending_files.values() if r is not None]
         return map(_record, rows)
 
-    def save(self, records: Iterable[tuple[FileRecord, tuple[str, ...] | None]]) -> None:
-        """Store files as parsed and tagged, each with its text (summary and body) apart."""
-        rows = [_row(record, text) for record, text in records]  # in the table's column order
-        with self._lock, self._db:
-            self._db.executemany(
-                f"INSERT OR REPLACE INTO files VALUES ({', '.join('?' * 17)})", rows
-            )
-
-    def forget(self, paths: Iterable[str]) -> None:
-        with self._lock, self._db:
-            self._db.executemany("DELETE FROM files WHERE path = ?", [(_key(p),) for p in paths])
-
-    def text(self, shown: str) -> tuple[str, ...]:
-        """The summary and body of the article a file holds, by the file name it shows."""
+    def text(self, shown: str) -> tuple[str, ...] | None:
+        """The summary and body of the article a file holds, by the file name it shows;
+        None when the index does not have them (or cannot read them)."""
         with self._lock:
-            row = self._db.execute("SELECT text FROM files WHERE shown = ?", (shown,)).fetchone()
-        return tuple(json.loads(row[0])) if row and row[0] else ()
+            key = self._pending_shown.get(shown)
+            if key is not None:
+                row = self._pending_files[key]
+                return _text(row[6], row[16]) if row is not None else None
+            rows = self._read("SELECT path, title, text FROM files WHERE shown = ?", (shown,))
+        rows = [r for r in rows if bytes(r[0]) not in self._pending_files]
+        return _text(rows[0][1], rows[0][2]) if rows else None
 
-    # First-seen dates -----------------------------------------------------
+    def search(self, query: Query) -> set[str] | None:
+        """The files (by shown name) whose articles hold every word or the phrase; None
+        when the word index cannot answer."""
+        with self._lock:
+            if self._db is None or self.damaged:
+                return None
+            try:
+                rows = self._db.execute(
+                    "SELECT f.shown FROM words JOIN files f ON f.rowid = words.rowid"
+                    " WHERE words MATCH ?", (query.fts(),)
+                ).fetchall()  # fmt: skip
+            except sqlite3.Error as exc:
+                if is_damage(exc):
+                    self._damage(exc)
+                return None
+            found = {shown for (shown,) in rows if shown not in self._pending_shown}
+            for key, row in self._pending_files.items():
+                if row is not None and self._pending_shown.get(row[1]) == key:
+                    body = _words(row[6], row[16]) or ""
+                    if _contains(f" {body} ", query):
+                        found.add(row[1])
+            forgotten = {k for k, r in self._pending_files.items() if r is None}
+            if forgotten:
+                found -= {display_path(bytes(k).decode("utf-8", "surrogateescape"))
+                          for k in forgotten}  # fmt: skip
+            return found
+
+    # First-seen dates, departures and change times -----------------------------------
 
     def seen(self) -> dict[str, Seen]:
         """Every id the index has seen."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id, first_seen, digest, changed_at FROM seen"
-            ).fetchall()
+            rows = {r[0]: r for r in self._read(
+                "SELECT id, first_seen, digest, changed_at FROM seen")}  # fmt: skip
+            rows.update(self._pending_seen)
         return {
-            key: Seen(datetime.fromtimestamp(first, UTC), digest, datetime.fromtimestamp(at, UTC))
-            for key, first, digest, at in rows
+            key: Seen(_when(first), digest, _when(at)) for key, first, digest, at in rows.values()
         }
 
     def record_seen(
@@ -184,68 +559,152 @@ class IndexStore:
     ) -> dict[str, Seen]:
         """Record new ids and changed content, at ``now`` or at the id's time in ``moments``;
         return what the index now holds for them."""
-        stamps = {a.id: int(moments.get(a.id, now).timestamp()) for a in articles}
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT INTO seen VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE"
-                " SET digest = excluded.digest, changed_at = excluded.changed_at"
-                " WHERE seen.digest != excluded.digest",
-                [(a.id, stamps[a.id], a.digest, stamps[a.id]) for a in articles],
-            )
-            rows: list[tuple[str, float, str, float]] = []
-            ids = [a.id for a in articles]
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows += self._db.execute(
-                    f"SELECT id, first_seen, digest, changed_at FROM seen WHERE id IN ({marks})",
-                    chunk,
-                ).fetchall()
+        with self._lock:
+            known = self._seen_rows([a.id for a in articles])
+            for a in articles:
+                stamp = int(moments.get(a.id, now).timestamp())
+                old = known.get(a.id)
+                if old is None:
+                    known[a.id] = self._pending_seen[a.id] = (a.id, stamp, a.digest, stamp)
+                elif old[2] != a.digest:
+                    known[a.id] = self._pending_seen[a.id] = (a.id, old[1], a.digest, stamp)
+            self._flush()
         return {
-            key: Seen(datetime.fromtimestamp(first, UTC), digest, datetime.fromtimestamp(at, UTC))
-            for key, first, digest, at in rows
+            key: Seen(_when(first), digest, _when(at)) for key, first, digest, at in known.values()
         }
+
+    def _seen_rows(self, ids: list[str]) -> dict[str, tuple[str, float, str, float]]:
+        rows: dict[str, tuple[str, float, str, float]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows.update((r[0], r) for r in self._read(
+                f"SELECT id, first_seen, digest, changed_at FROM seen WHERE id IN ({marks})",
+                chunk))  # fmt: skip
+        rows.update((i, self._pending_seen[i]) for i in ids if i in self._pending_seen)
+        return rows
 
     def from_file(self) -> set[str]:
         """The ids whose first-seen date is their file's modification time."""
         with self._lock:
-            return {row[0] for row in self._db.execute("SELECT id FROM seen_from_file")}
+            found = {row[0] for row in self._read("SELECT id FROM seen_from_file")}
+            return found | self._pending_from_file
 
     def record_from_file(self, ids: Iterable[str]) -> None:
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT OR IGNORE INTO seen_from_file VALUES (?)", [(i,) for i in ids]
-            )
+        with self._lock:
+            self._pending_from_file.update(ids)
+            self._flush()
 
-    # The last snapshot, for a fast start ----------------------------------
+    def gone(self) -> dict[str, Gone]:
+        """Every article that left some feeds, as it was then."""
+        with self._lock:
+            rows = {r[0]: r for r in self._read("SELECT id, published, topics, at FROM gone")}
+            rows.update(self._pending_gone)
+        return {i: Gone(i, _when(p), _split(t), _when(at)) for i, p, t, at in rows.values()}
+
+    def record_gone(self, departed: Iterable[Gone]) -> None:
+        with self._lock:
+            for g in departed:
+                self._pending_gone[g.id] = (
+                    g.id, g.published.timestamp(), SEP.join(g.topics), g.at.timestamp()
+                )
+            self._flush()
+
+    def changes(self) -> dict[str, datetime]:
+        """When each feed (a topic slug; '' for all articles) last gained or lost an article."""
+        with self._lock:
+            rows = dict(self._read("SELECT feed, at FROM changes"))
+            rows.update(self._pending_changes)
+        return {feed: _when(at) for feed, at in rows.items()}
+
+    def record_changes(self, changes: dict[str, datetime]) -> None:
+        with self._lock:
+            self._pending_changes.update((f, at.timestamp()) for f, at in changes.items())
+            self._flush()
+
+    # The last snapshot, for a fast start ----------------------------------------------
 
     @property
     def state_path(self) -> Path:
         return self.path.with_name("snapshot.pickle")
 
     def save_state(self, state: object) -> None:
-        """Keep the last snapshot's records, written whole or not at all."""
+        """Keep the last snapshot's records, written whole or not at all, with a checksum."""
+        payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
         partial = self.state_path.with_name(f".snapshot.{os.getpid()}.tmp")
-        with open(partial, "wb") as out:
-            pickle.dump(state, out, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(partial, self.state_path)
+        try:
+            with open(partial, "wb") as out:
+                out.write(STATE_MAGIC + hashlib.sha256(payload).digest() + payload)
+            os.replace(partial, self.state_path)
+        except BaseException:
+            with suppress(OSError):
+                partial.unlink()
+            raise
 
     def load_state(self) -> object | None:
+        """The last snapshot's records, if the file is whole; a damaged file is moved aside."""
         try:
-            with open(self.state_path, "rb") as handle:
-                return pickle.load(handle)  # noqa: S301  # written by this program, in its own folder
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+            data = self.state_path.read_bytes()
+        except FileNotFoundError:
             return None
+        except OSError as exc:
+            log.warning("snapshot %s cannot be read (%s): building anew", self.state_path, exc)
+            return None
+        head, digest = data[: len(STATE_MAGIC)], data[len(STATE_MAGIC) : len(STATE_MAGIC) + 32]
+        payload = data[len(STATE_MAGIC) + 32 :]
+        try:
+            if head != STATE_MAGIC or hashlib.sha256(payload).digest() != digest:
+                raise ValueError("not a whole snapshot file")
+            return pickle.loads(payload)  # noqa: S301  # written by this program, checksummed
+        except Exception as exc:
+            self.discard_state(exc)
+            return None
+
+    def discard_state(self, exc: BaseException | str) -> None:
+        """Move a snapshot file that cannot be used aside, with one warning."""
+        aside = self.state_path.with_name(f"{self.state_path.name}.damaged")
+        try:
+            os.replace(self.state_path, aside)
+            where = f"moved aside to {aside}"
+        except OSError:
+            where = "left in place"
+        log.warning("snapshot %s is damaged (%s): %s; building anew from the index",
+                    self.state_path, str(exc)[:200] or type(exc).__name__, where)  # fmt: skip
 
     def reopen(self) -> None:
         """A connection of this process's own, for a forked process: SQLite connections do
         not survive a fork. The inherited one is left alone, as the parent still uses it."""
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+        self._lock = threading.RLock()
+        if self._db is not None:
+            self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            self._writable = True
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self._next_try = 0.0
+            self._flush()
+            if self.pending:
+                log.warning("index %s: closing with changes it could not write", self.path)
+            if self._db is not None:
+                with suppress(sqlite3.Error):
+                    self._db.close()
+
+
+def _contains(text: str, query: Query) -> bool:
+    if query.phrase:
+        return f" {' '.join(query.words)} " in text
+    return all(f" {word} " in text for word in query.words)
+
+
+def _exists(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
+
+
+def _has_table(db: sqlite3.Connection, name: str, ddl: str) -> bool:
+    """Whether table ``name`` exists as ``ddl`` creates it (compared as SQLite keeps it)."""
+    row = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()
+    wanted = ddl.replace("CREATE TABLE IF NOT EXISTS", "CREATE TABLE").strip()
+    return row is not None and " ".join(str(row[0]).split()) == " ".join(wanted.split())
 
 
 def pack(entry: FileEntry, problems: tuple[Problem, ...], dated: Article | None) -> tuple:  # type: ignore[type-arg]

@@ -29,13 +29,14 @@ from werkzeug.exceptions import HTTPException
 
 from . import directory, overview
 from .changes import surrogate_keys
-from .compose import FeedRequest, archive_pages, finish, matches, normalise_query
+from .compose import FeedRequest, archive_pages, finish
 from .config import Config
 from .images import site_images
-from .index import MAX_LIMIT, Snapshot, UnknownTopic, depends_on
+from .index import MAX_LIMIT, Snapshot, TextUnavailable, UnknownTopic, depends_on
 from .live import LiveIndex
 from .models import Rendered, Selection
 from .render import FORMATS
+from .search import normalise_query
 from .urls import SelectionError, parse_selection, selection_key, topic_path
 
 bp = Blueprint("feeds", __name__)
@@ -180,7 +181,7 @@ def feed(name: str) -> Response:
     selection = selection_or_404(snap, match["selection"])
     number = int(match["page"] or 0)
     if match["page"] is not None:
-        pages = archive_pages(len(snap.select(selection)))
+        pages = archive_pages(len(snap.slots(selection)))
         if not 1 <= number <= pages:
             abort(404, f"no archive page {number}: this feed has {pages}")
         wanted = FeedRequest(selection, match["ext"], snap.config.feed_items, page=number)
@@ -217,7 +218,7 @@ def listing(snap: Snapshot, selection: Selection, key: tuple[str, ...], template
     articles = snap.select(selection)
     total = len(articles)
     if query:
-        articles = tuple(a for a in articles if matches(snap.full(a), query))
+        articles = tuple(snap.search(articles, query))
     shown = articles[:PAGE_ARTICLES]
     depends_on = None if query or selection.is_everything else frozenset(selection.slugs)
     return page(
@@ -230,7 +231,9 @@ def listing(snap: Snapshot, selection: Selection, key: tuple[str, ...], template
                   if snap.by_topic[t]] if len(selection.all_of) == 1 else [],
         opml_url=snap.config.base_url + "/feeds.opml",
         search_url=snap.config.base_url + (snap.html_path_of(selection)),
-        last_modified=max((a.updated for a in shown if a.updated), default=snap.newest_change),
+        last_modified=max(
+            [snap.changed_at(selection), *(a.updated for a in shown if a.updated)]
+        ) if shown else snap.last_change,
     )  # fmt: skip
 
 
@@ -273,7 +276,7 @@ def topics_json() -> Response:
     snap = snapshot()
 
     def make() -> Rendered:
-        return finish(directory.topics_json(snap), JSON, snap.newest_change)
+        return finish(directory.topics_json(snap), JSON, snap.last_change)
 
     return send(snap.cached(("topics.json",), make))
 
@@ -302,7 +305,7 @@ def subscriptions() -> Response:
             body = directory.opml_by_region(snap, extension, chosen)
         else:
             body = directory.opml(snap, extension)
-        return finish(body, directory.OPML_TYPE, snap.newest_change)
+        return finish(body, directory.OPML_TYPE, snap.last_change)
 
     return send(snap.cached(("opml", canonical), make))
 
@@ -413,6 +416,22 @@ def wants_page() -> bool:
         return False
     # Named outright, as browsers do; "*/*" alone (curl, feed readers) keeps plain text.
     return any(value == "text/html" and quality > 0 for value, quality in request.accept_mimetypes)
+
+
+@bp.after_app_request
+def no_sniffing(response: Response) -> Response:
+    """Every response is what its media type says, never sniffed as something else."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.app_errorhandler(TextUnavailable)
+def text_unavailable(error: TextUnavailable) -> tuple[str, int, dict[str, str]]:
+    """An article's text cannot be read just now: say so, rather than publish it without."""
+    current_app.logger.warning("text of %s unavailable; its file will be read again", error)
+    return "503 Service Unavailable: an article is being read again; retry shortly\n", 503, {
+        "Content-Type": "text/plain; charset=utf-8", "Retry-After": "5",
+    }  # fmt: skip
 
 
 @bp.app_errorhandler(Exception)

@@ -34,7 +34,7 @@ def test_check_passes_on_a_clean_collection(runner, settings) -> None:
 
 
 def test_check_reports_each_problem_and_exits_1(runner, settings, collection: Path) -> None:
-    (collection / "broken.txt").write_text("---\ntitle: [\n---\nT\n\nS\n")
+    (collection / "broken.txt").write_text("---\n[\n---\nT\n\nS\n")
     (collection / "empty.txt").write_text("")
     result = runner.invoke(main, ["check", *args(settings)])
     assert result.exit_code == 1

@@ -79,8 +79,6 @@ def test_latin1_file_is_read_as_windows_1252() -> None:
     [
         ("empty.txt", "empty file"),
         ("title_only.txt", "no summary"),
-        ("front_matter_bad_yaml.txt", "not valid YAML"),
-        ("front_matter_python_tag.txt", "not valid YAML"),
         ("front_matter_unclosed.txt", "no closing"),
         ("front_matter_list.txt", "must be a mapping"),
     ],
@@ -94,9 +92,35 @@ def test_unpublishable_files_raise_a_clear_error(name: str, reason: str) -> None
 def test_python_tags_in_front_matter_never_execute(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     data = f"---\ntitle: !!python/object/apply:os.system ['touch {marker}']\n---\nT\n\nS\n"
-    with pytest.raises(ArticleError):
-        parse_article(data.encode(), "evil.txt")
+    article, warnings = parse_article(data.encode(), "evil.txt")
     assert not marker.exists()
+    assert article.title == "T"
+    assert [w.reason for w in warnings] == ["front matter 'title' ignored: not valid YAML"]
+
+
+@pytest.mark.parametrize(
+    ("field", "kept"),
+    [
+        ('title: "Bad \\ud800 escape"', {"author": "Jane Reporter"}),  # a lone surrogate
+        ('author: "\\udc80"', {"title": "From front matter"}),
+        ("title: [unclosed", {"author": "Jane Reporter"}),
+        ("title: !!python/object/apply:os.system ['true']", {"author": "Jane Reporter"}),
+        ("date: 2025-02-30", {"title": "From front matter", "author": "Jane Reporter"}),
+    ],
+    ids=["surrogate-title", "surrogate-author", "unclosed", "python-tag", "impossible-date"],
+)
+def test_a_bad_front_matter_field_is_dropped_alone(field: str, kept: dict[str, str]) -> None:
+    name = field.split(":", 1)[0]
+    others = {"title": 'title: "From front matter"', "author": "author: Jane Reporter",
+              "date": "date: 2025-01-02"}  # fmt: skip
+    lines = [field, *(line for key, line in others.items() if key != name), "topics:", "  - korea"]
+    data = ("---\n" + "\n".join(lines) + "\n---\nLine title\n\nSummary.\n").encode()
+    article, warnings = parse_article(data, "one-bad-field.txt")
+    assert [w.reason for w in warnings] == [f"front matter {name!r} ignored: not valid YAML"]
+    for key, value in kept.items():
+        assert getattr(article, key) == value
+    assert article.declared_topics == ("korea",)
+    assert article.paragraphs[-1] == "Summary."
 
 
 def test_wrong_front_matter_types_are_ignored_with_warnings() -> None:

@@ -65,3 +65,33 @@ def test_a_new_snapshot_is_served_at_once(app, client, collection) -> None:
     app.extensions["feeds"].refresh()
     after = client.get("/feeds/all.rss").data
     assert after != before and b"Fresh article" in after
+
+
+def test_costly_renders_take_turns_while_cached_answers_are_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from feeds import fastpath
+
+    clock = [100.0]
+    monkeypatch.setattr(fastpath.time, "monotonic", lambda: clock[0])
+    budget = fastpath.RenderBudget(share=0.2)
+
+    def cached_traffic() -> None:
+        for _ in range(fastpath.CONTENDED_HITS):
+            budget.hit()
+
+    assert budget.enter() and budget.enter()  # no cached traffic: renders run freely
+    budget.leave(99.0)
+    budget.leave(99.0)  # each took a second: four of rest, if others were waiting
+    budget.hit()
+    assert budget.enter(), "a few cached answers are no contention"
+    budget.leave(clock[0])
+    cached_traffic()
+    assert not budget.enter()
+    clock[0] += 4.5
+    cached_traffic()
+    assert budget.enter()
+    assert not budget.enter()  # one at a time
+    budget.leave(clock[0])
+    clock[0] += 2.0  # cached traffic stopped: free again
+    assert budget.enter()

@@ -41,10 +41,10 @@ CASES: dict[str, tuple[bytes, str, str]] = {
         "not text: it holds NUL bytes",
     ),
     "nonchars.txt": ("Non\ufffechar\uffff\n\nSummary.\n".encode(), "published", "Nonchar"),
-    "surrogate_escape.txt": (
+    "surrogate_escape.txt": (  # the one bad field is dropped, with a warning
         b'---\ntitle: "Lone \\ud800 surrogate"\n---\nT\n\nS.\n',
-        "problem",
-        "not valid YAML",
+        "published",
+        "T",
     ),
     "crlf.txt": (b"CRLF title\r\n\r\nSummary.\r\nBody.\r\n", "published", "CRLF title"),
     "cr.txt": (b"CR title\r\rSummary.\rBody.\r", "published", "CR title"),
@@ -74,12 +74,13 @@ CASES: dict[str, tuple[bytes, str, str]] = {
         "published",
         "]]> and <![CDATA[ & &amp; &#x27; &bogus;",
     ),
-    "yaml_bad.txt": (b"---\ntitle: [oops\n---\nT\n\nS.\n", "problem", "not valid YAML"),
+    "yaml_bad.txt": (b"---\ntitle: [oops\n---\nT\n\nS.\n", "published", "T"),
     "yaml_object.txt": (
         b"---\ntitle: !!python/object/apply:os.system ['touch /tmp/feeds-pwned']\n---\nT\n\nS.\n",
-        "problem",
-        "not valid YAML",
+        "published",
+        "T",
     ),
+    "yaml_not_a_mapping.txt": (b"---\n- [oops\n---\nT\n\nS.\n", "problem", "not valid YAML"),
     "yaml_nested.txt": (
         b"---\na: " + b"[" * 5000 + b"]" * 5000 + b"\n---\nT\n\nS.\n",
         "problem",
@@ -87,8 +88,8 @@ CASES: dict[str, tuple[bytes, str, str]] = {
     ),
     "date_impossible.txt": (
         b"---\ndate: 2025-02-30\n---\nImpossible date\n\nS.\n",
-        "problem",
-        "not valid YAML",
+        "published",  # without the date, with a warning: a bad field costs only itself
+        "Impossible date",
     ),
     "date_odd.txt": (
         b"---\ndate: 'Tue, 4 Mar 2025 10:00:00 +0100'\n---\nOdd date\n\nS.\n",

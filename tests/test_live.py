@@ -63,7 +63,7 @@ def test_each_new_problem_is_logged_once(
 ) -> None:
     live = app.extensions["feeds"]
     caplog.set_level("WARNING", logger="feeds.live")
-    (collection / "bad.txt").write_text("---\ntitle: [\n---\nT\n\nS\n")
+    (collection / "bad.txt").write_text("---\n[\n---\nT\n\nS\n")
     assert live.refresh() is True
     assert [r.getMessage() for r in caplog.records] == [
         "bad.txt: error: front matter is not valid YAML (line 3)"

@@ -1,0 +1,267 @@
+"""Search beside cached feeds: what two clients searching in a loop cost everyone else, and
+what 3,000 distinct searches leave in a worker's memory.
+
+`feeds serve` (granian, the shipped defaults) runs pinned to core 0; wrk (on core 1) asks
+for a cached feed, alone and then while two clients (threads of this script, also on core 1)
+search in a loop, each search a distinct URL, so none is answered from cache. The two
+conditions alternate, RUNS runs each, and the medians are kept. Then one client sends 3,000
+distinct searches and the worker's resident memory is read from /proc before and after.
+
+Targets (the README's): the cached feed keeps at least 80% of its requests/s while the
+searchers run; the worker grows by no more than FEEDS_CACHE_BYTES plus 50 MB.
+
+    python bench/search.py [--runs 3] [--seconds 5] [--connections 64] [--articles 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import random
+import re
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    BENCH,
+    HOST,
+    WORK,
+    Server,
+    ensure_tool,
+    feeds_command,
+    feeds_settings,
+    free_port,
+    http_client,
+    log,
+    machine,
+    median,
+    process_tree,
+    status_kb,
+    table,
+    tool_version,
+    wait_for_200,
+    wait_until_quiet,
+    write_section,
+)
+from generate import collection  # noqa: E402
+
+
+def _http_bench():  # type: ignore[no-untyped-def]
+    """bench/http.py, whose wrk runner this bench shares (its name hides the stdlib's)."""
+    spec = importlib.util.spec_from_file_location("bench_http", BENCH / "http.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module
+
+
+wrk = _http_bench().wrk
+client = http_client()
+
+SERVER_CPU = "0"
+CLIENT_CPU = 1 if (os.cpu_count() or 1) > 1 else 0
+FEED = "/feeds/all.rss"
+DISTINCT_SEARCHES = 3000
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+
+
+def vocabulary(folder: Path, limit: int = 4000) -> list[str]:
+    """Words that occur in the collection: searches that find something, as readers' do."""
+    words: dict[str, None] = {}
+    for path in sorted(folder.rglob("*.txt"))[:400]:
+        for word in re.findall(r"[a-z]{4,}", path.read_text(errors="replace").lower()):
+            words.setdefault(word)
+    return list(words)[:limit]
+
+
+def search_url(word: str, limit: int) -> str:
+    """A search in its canonical spelling (``limit`` first, left out at the default), which
+    the server answers without a redirect."""
+    return f"{FEED}?" + (f"limit={limit}&" if limit != 20 else "") + f"q={word}"
+
+
+class Searcher(threading.Thread):
+    """Searches in a loop, each time a URL not asked before, until told to stop."""
+
+    def __init__(self, port: int, words: list[str], seed: int) -> None:
+        super().__init__(daemon=True)
+        self.port, self.words, self.random = port, words, random.Random(seed)
+        self.stop = threading.Event()
+        self.done = 0
+        self.refused = 0  # 503 with Retry-After: the search budget was spent
+        self.errors = 0
+        self.latencies: list[float] = []
+        self.seed = seed
+
+    def run(self) -> None:
+        connection = client.HTTPConnection(HOST, self.port, timeout=30)
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            path = search_url(self.random.choice(self.words), 1 + (n + self.seed) % 100)
+            started = time.monotonic()
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+            except (OSError, client.HTTPException):
+                self.errors += 1
+                connection.close()
+                connection = client.HTTPConnection(HOST, self.port, timeout=30)
+                continue
+            if response.status == 503:
+                self.refused += 1
+                continue
+            self.errors += response.status != 200
+            self.latencies.append(time.monotonic() - started)
+            self.done += 1
+        connection.close()
+
+
+def worker_kb(server: Server) -> int:
+    """Resident memory of the worker processes (the tree without its main process)."""
+    return sum(status_kb(pid, "VmRSS") for pid in process_tree(server.pid)[1:])
+
+
+def feed_rate(wrk_path: str, port: int, args: argparse.Namespace, words: list[str] | None,
+              seed: int) -> tuple[float, float, int, list[Searcher]]:  # fmt: skip
+    searchers = [Searcher(port, words, seed * 10 + n) for n in range(2)] if words else []
+    for searcher in searchers:
+        searcher.start()
+    try:
+        result = wrk(wrk_path, port, FEED, {}, args.seconds, args.connections)
+    finally:
+        for searcher in searchers:
+            searcher.stop.set()
+        for searcher in searchers:
+            searcher.join(timeout=60)
+    return result.requests_per_second, result.p99_ms, result.errors, searchers
+
+
+def memory_after_searches(
+    port: int, server: Server, words: list[str]
+) -> tuple[int, int, int, float]:
+    connection = client.HTTPConnection(HOST, port, timeout=30)
+    errors = received = 0
+    before = worker_kb(server)
+    for n in range(DISTINCT_SEARCHES):
+        for _ in range(10):  # a polite client: it waits as Retry-After says
+            connection.request("GET", search_url(words[n % len(words)], 50 + n % 50))
+            response = connection.getresponse()
+            body = response.read()
+            if response.status != 503:
+                break
+            time.sleep(float(response.getheader("Retry-After") or 1))
+        received += len(body)
+        errors += response.status != 200
+    connection.close()
+    return before, worker_kb(server), errors, received / DISTINCT_SEARCHES
+
+
+def measure(args: argparse.Namespace) -> None:
+    wrk_path = ensure_tool("wrk")
+    os.sched_setaffinity(0, {CLIENT_CPU})  # the searchers share wrk's core, not the server's
+    wait_until_quiet(args.quiet)
+    folder = collection(args.articles)
+    words = vocabulary(folder)
+    work = WORK / "search"
+    shutil.rmtree(work, ignore_errors=True)
+    port = free_port()
+    server = Server(
+        [*feeds_command(), "serve", "--collection", str(folder), "--index", str(work / "index"),
+         "--host", HOST, "--port", str(port)],
+        work / "feeds.log", cpus=SERVER_CPU,
+    )  # fmt: skip
+    try:
+        ready, why = wait_for_200(server, port, FEED, time.monotonic() + 600)
+        if ready is None:
+            raise SystemExit(f"feeds serve did not start: {why}; see {server.log_path}")
+        wrk(wrk_path, port, FEED, {}, 1, args.connections)  # warm-up
+        alone: list[tuple[float, float, int]] = []
+        beside: list[tuple[float, float, int]] = []
+        searchers: list[Searcher] = []
+        for run in range(args.runs):
+            rate, p99, errors, _ = feed_rate(wrk_path, port, args, None, run)
+            alone.append((rate, p99, errors))
+            rate, p99, errors, done = feed_rate(wrk_path, port, args, words, run)
+            beside.append((rate, p99, errors))
+            searchers += done
+            log(f"run {run + 1}: alone {alone[-1][0]:.0f} req/s, with searches {rate:.0f} req/s "
+                f"({sum(s.done for s in done)} searches)")  # fmt: skip
+        before, after, search_errors, size = memory_after_searches(port, server, words)
+        log(f"worker memory {before} kB -> {after} kB after {DISTINCT_SEARCHES} searches")
+    finally:
+        server.stop()
+    report(args, alone, beside, searchers, (before, after, search_errors, size))
+
+
+def report(args: argparse.Namespace, alone: list[tuple[float, float, int]],
+           beside: list[tuple[float, float, int]], searchers: list,  # type: ignore[type-arg]
+           memory: tuple[int, int, int, float]) -> None:  # fmt: skip
+    rate_alone, rate_beside = median([r for r, _, _ in alone]), median([r for r, _, _ in beside])
+    ratio = rate_beside / rate_alone if rate_alone else 0.0
+    latencies = sorted(t for s in searchers for t in s.latencies)
+    searches = sum(s.done for s in searchers)
+    seconds = args.seconds * args.runs
+    rows = [
+        ["cached feed alone", f"{rate_alone:,.0f}", f"{median([p for _, p, _ in alone]):.1f}",
+         sum(e for _, _, e in alone), ""],
+        ["cached feed, two clients searching", f"{rate_beside:,.0f}",
+         f"{median([p for _, p, _ in beside]):.1f}", sum(e for _, _, e in beside),
+         f"{searches / seconds:,.0f}/s answered (median {median(latencies) * 1000:.1f} ms), "
+         f"{sum(s.refused for s in searchers) / seconds:,.0f}/s refused with 503, "
+         f"{sum(s.errors for s in searchers)} errors"],
+        ["**with searches / alone**", f"**{ratio:.2f}**", "", "", "target ≥ 0.80"],
+    ]  # fmt: skip
+    before, after, errors, size = memory
+    cache = int(os.environ.get("FEEDS_CACHE_BYTES") or DEFAULT_CACHE_BYTES)
+    grown = (after - before) / 1024
+    target = cache / 1024 / 1024 + 50
+    body = f"""
+{args.articles:,} generated articles. `feeds serve` as shipped ({feeds_settings()}) pinned to
+core {SERVER_CPU}; wrk (`-t1 -c{args.connections} -d{args.seconds}s`) asks for `{FEED}`
+(cached: the same bytes every time) on core {CLIENT_CPU}, alone and then while two clients
+on the same core search in a loop, each search a new URL
+(`{FEED}?limit=<n>&q=<a word of the collection>`), so each is looked up in the word index
+and rendered. The searchers ignore `Retry-After`: a 503 is followed at once by the next
+search. {args.runs} runs of each, alternating; medians.
+
+{table(["Scenario", "Requests/s", "p99 ms", "Errors", "Searches"], rows)}
+
+Memory: one client, waiting as `Retry-After` says when told to, then sent
+{DISTINCT_SEARCHES:,} distinct searches (a word of the
+collection, `limit` 50 to 99, so most documents are large: {size / 1024:,.0f} KiB on
+average). The worker's resident memory went from {before / 1024:.0f} MiB to
+{after / 1024:.0f} MiB: **{grown:+.0f} MiB**, against a target of FEEDS_CACHE_BYTES
+({cache / 1024 / 1024:.0f} MiB) plus 50 MB = {target:.0f} MiB. {errors} errors.
+
+Machine:
+
+{machine({"wrk": tool_version("wrk", "-v")})}
+"""
+    write_section("search", "Search and memory", body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--quiet", type=float, default=60,
+                        help="seconds to wait for other work to stop")  # fmt: skip
+    args = parser.parse_args()
+    started = time.monotonic()
+    measure(args)
+    log(f"search bench done in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Plain-text search: what a query means, the same for the index and for one article.
+
+A query is every word of it (or, in double quotes, the phrase), matched on whole
+words in any case; it is never a regular expression. The words of an article are
+written to the full-text index (SQLite FTS5) already split and lowered by
+:func:`words`, so the index and :func:`matches` agree exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .collection import clean_text
+from .models import Article
+
+MAX_QUERY_CHARS = 200
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """The words to look for, and whether they must appear together, in order."""
+
+    words: tuple[str, ...]
+    phrase: bool
+
+    def fts(self) -> str:
+        """The query in FTS5 syntax: each word (or the phrase) quoted, so none is an operator."""
+        if self.phrase:
+            return '"' + " ".join(self.words) + '"'
+        return " ".join(f'"{word}"' for word in self.words)
+
+
+def normalise_query(text: str) -> str:
+    """The canonical form of a ``?q=``: text only, spaces collapsed, at most 200 characters."""
+    return " ".join(clean_text(text).split())[:MAX_QUERY_CHARS]
+
+
+def parse_query(query: str) -> Query:
+    phrase = len(query) > 1 and query.startswith('"') and query.endswith('"')
+    return Query(tuple(_WORD.findall(query.lower())), phrase)
+
+
+def words(parts: Iterable[str]) -> str:
+    """The words of some text, lowered and joined by single spaces: what the index holds."""
+    return " ".join(_WORD.findall(" ".join(parts).lower()))
+
+
+def matches(article: Article, query: str) -> bool:
+    """Plain-text search: a quoted phrase, or every word, case-insensitively, on whole words."""
+    wanted = parse_query(query)
+    if not wanted.words:
+        return True
+    text = f" {words((article.title, *article.paragraphs))} "
+    if wanted.phrase:
+        return f" {' '.join(wanted.words)} " in text
+    return all(f" {word} " in text for word in wanted.words)
