@@ -220,9 +220,10 @@ def _in_title(mentions: Iterable[Mention]) -> bool:
 
 
 def _substantial(mentions: list[Mention]) -> bool:
-    """Named in the title or the summary, or in two paragraphs or more: more than one aside."""
+    """Named in the title or the summary, or in three paragraphs or more: what a story is
+    mostly about is in its headline or opening, or runs through it, not in two asides."""
     return any(m.field in ("title", "summary") for m in mentions) or (
-        len({m.paragraph for m in mentions}) > 1
+        len({m.paragraph for m in mentions}) > 2
     )
 
 
@@ -250,6 +251,11 @@ def _count_terms(mentions: Iterable[Mention]) -> dict[str, dict[str, int]]:
 
 
 Pattern = tuple[tuple[str, ...], tuple[Hit, ...]]
+
+
+def _with_capitals(words: Iterable[str]) -> frozenset[str]:
+    """The words as written and in capitals."""
+    return frozenset(w for word in words for w in (word, word.upper()))
 
 
 class _Patterns:
@@ -305,8 +311,9 @@ class Matcher:
         self._ancestors = {slug: taxonomy.ancestors(slug) for slug in taxonomy.topics}
         self._confirmers = {slug: self._confirmers_of(slug) for slug in taxonomy.topics}
         self._currencies = frozenset(w.lower() for w in self.scoring.currencies)
-        self._companies = frozenset(self.scoring.companies)
-        self._honorifics = frozenset(self.scoring.honorifics)
+        # Headlines in capitals ("THE JAPAN FUND", "MR IRISH") name companies and people too.
+        self._companies = _with_capitals(self.scoring.companies)
+        self._honorifics = _with_capitals(self.scoring.honorifics)
         self._places = {s for s, t in taxonomy.topics.items() if t.kind == "place"}
         # Regions add up their places' mentions, so they are held to the same share.
         self._shared = self._places | {s for s, t in taxonomy.topics.items() if t.kind == "region"}
@@ -488,23 +495,27 @@ class Matcher:
         self, slug: str, mentions: list[Mention], places: dict[int, set[str]], sizes: list[int]
     ) -> float:
         """The share of the story's words in sentences about the topic, each sentence weighed
-        by the topic's share of the places it names."""
+        by the topic's share of the places it names. A place named in one sentence only is
+        an aside however long the sentence: a passage about a place names it again."""
         counts: dict[int, int] = defaultdict(int)
         for mention in mentions:
             counts[mention.sentence] += 1
+        if len(counts) < 2:
+            return 0.0
         covered = sum(
             sizes[n] * self._share(slug, count, places.get(n, set())) for n, count in counts.items()
         )
         return covered / (sum(sizes) or 1)
 
     def _share(self, slug: str, count: int, countries: set[str]) -> float:
-        """A place's part of a paragraph or sentence: its mentions, half as much again,
-        beside one for each other country it names, at most the whole. One of a pair counts
-        three quarters, one of seven in a list a fifth, one named thrice beside another whole."""
+        """A place's part of a paragraph or sentence: its mentions, three quarters as much
+        again, beside one for each other country it names, at most the whole. One of a pair
+        (the two parties to talks) counts seven eighths, one of seven in a list a quarter, one
+        named twice beside another whole."""
         if slug not in self._shared:
             return 1.0
         others = len(countries - self._own[slug])
-        return min(1.0, 1.5 * count / (count + others))
+        return min(1.0, 1.75 * count / (count + others))
 
     def _leading(
         self, scores: dict[str, float], mentions: dict[str, list[Mention]]

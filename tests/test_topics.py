@@ -285,12 +285,12 @@ def test_explain_shows_terms_places_score_threshold_and_verdict() -> None:
     output = explain(str(SEED))
     assert output.startswith("North Korea Conducts Anti-Aircraft Missile Test")
     assert "topics: asia, east-asia, eastern-europe, europe, korea, north-korea, russia\n" in output
-    assert "north-korea (North Korea): IN, score 21 reaches the threshold 3.5" in output
+    assert "north-korea (North Korea): IN, score 22.08 reaches the threshold 3.5" in output
     assert "  named in the title, the summary and 14 sentences of the story\n" in output
-    assert "  67% of the story's words are about it\n" in output
+    assert "  71% of the story's words are about it\n" in output
     assert "  KCNA: lead 2, body 1\n" in output
     assert "  North Korea: title 1, summary 2, lead 1, body 4\n" in output
-    assert "ukraine (Ukraine): out, score 3.38 is below the threshold 3.5" in output
+    assert "ukraine (Ukraine): out, a passing mention: score 3.77 is under 10.7" in output
     assert output.index("north-korea (North Korea)") < output.index("ukraine (Ukraine)")
 
 
@@ -355,6 +355,12 @@ ABOUTNESS = [
     ("city_in_two_countries.txt", ("spain",), ("venezuela",)),
     ("city_without_its_country.txt", (), ("spain", "venezuela")),
     ("company_named_after_place.txt", ("united-states",), ("chile",)),
+    ("fund_in_a_capitals_headline.txt", ("united-states",), ("thailand",)),
+    ("national_arm_in_a_capitals_headline.txt", ("canada",), ()),
+    ("one_long_aside.txt", ("united-states",), ("germany",)),
+    ("demonym_of_a_person.txt", ("northern-ireland", "united-kingdom"), ("ireland",)),
+    ("mark_the_record_beside_a_german.txt", ("england",), ("germany",)),
+    ("two_asides_lead_nothing.txt", (), ("united-states",)),
 ]
 
 
@@ -387,6 +393,11 @@ def test_a_company_named_after_a_place_is_explained() -> None:
     assert verdict.describe("Chile")[1:] == [
         "  Chile: title 1, summary 1 (a company named after the place: not counted)"
     ]
+
+
+def test_a_place_named_in_one_sentence_covers_nothing() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "one_long_aside.txt"))["germany"]
+    assert verdict.coverage == 0 and not verdict.accepted
 
 
 def test_a_surname_after_a_title_is_not_the_place() -> None:
