@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from servers import feeds_env, feeds_serve, free_port, get, running
 
-from feeds.server import check_port
+from feeds.server import PortTaken, check_port
 
 SERVERS = ["granian", "gunicorn"]
 DEADLINE = 20.0
@@ -73,7 +73,14 @@ def test_workers_exit_when_the_main_process_dies(collection, tmp_path: Path, ser
         while any(alive(pid) for pid in workers):
             assert time.monotonic() < deadline, "a worker outlived its main process"
             time.sleep(0.1)
-    check_port("127.0.0.1", port)  # and the port is free for the next server
+    # and the port is free for the next server, once the kernel has closed the dead ones' sockets
+    while True:
+        try:
+            check_port("127.0.0.1", port)
+            break
+        except PortTaken:
+            assert time.monotonic() < deadline, f"port {port} still taken after the server died"
+            time.sleep(0.1)
 
 
 def request_line(port: int, target: bytes) -> bytes:
