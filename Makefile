@@ -18,8 +18,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
+# make run COLLECTION=/srv/articles PORT=8080; FEEDS_* settings pass through the environment.
+COLLECTION ?= seeds
+PORT       ?= 8000
+
 run: $(VENV)/.installed
-	$(BIN)/feeds serve --collection seeds --host 127.0.0.1 --port 8000
+	$(BIN)/feeds serve --collection "$(COLLECTION)" --host 127.0.0.1 --port "$(PORT)"
 
 test: $(VENV)/.installed-test browser nginx varnish
 	$(BIN)/ruff check .

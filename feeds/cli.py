@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import sqlite3
 import sys
@@ -93,9 +94,7 @@ def serve(**options: Any) -> None:
     from .server import PortTaken
     from .server import serve as run_server
 
-    config = load_config(**options)
-    if not options.get("base_url") and not os.environ.get("FEEDS_BASE_URL"):
-        config = load_config(**{**options, "base_url": f"http://{config.host}:{config.port}"})
+    config = load_config(**options)  # without a base URL, its own address: http://HOST:PORT
     if not config.collection_path.is_dir():
         raise click.ClickException(f"collection folder not found: {config.collection_path}")
     try:
@@ -110,16 +109,39 @@ def serve(**options: Any) -> None:
 @reports_file_errors
 def check(**options: Any) -> None:
     """Parse every article; print each problem and exit 1 if there is any."""
+    from collections import Counter
+
+    from .collection import scan
+
+    # The problems are printed below, once: not logged to standard error as well.
+    logging.getLogger("feeds.live").setLevel(logging.ERROR)
     live = open_index(load_config(**options))
     snap = live.snapshot
     for problem in snap.problems:
         click.echo(str(problem))
+    skipped: list[str] = []
+    scan(live.root, skipped=skipped)
+    for path in skipped:
+        click.echo(f"{path}: skipped: not an article (articles are *.txt files)")
+    origins = Counter(live.dater.origins.get(a.id, "first seen") for a in snap.articles)
+    undated = len(snap.articles) - origins.pop("front matter", 0)
+    if undated:
+        sources = ", ".join(f"{n} {DATE_ORIGINS[origin]}" for origin, n in sorted(origins.items()))
+        click.echo(f"{undated} articles have no date of their own: {sources}.")
     click.echo(
-        f"{len(snap.articles)} articles published, {len(snap.problems)} problems.",
-        err=bool(snap.problems),
+        f"{len(snap.articles)} articles published, {len(snap.problems)} problems"
+        + (f", {len(skipped)} files skipped." if skipped else ".")
     )
     live.close()
     sys.exit(1 if snap.problems else 0)
+
+
+# Where the published date of an article without one of its own came from, for `feeds check`.
+DATE_ORIGINS = {
+    "git history": "from the commit that added the file",
+    "file time": "from the file's modification time",
+    "first seen": "from the moment the index first saw the file",
+}
 
 
 @main.command("list")
@@ -163,7 +185,7 @@ def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
 
     live = open_index(load_config(**options))
     for record in topic_records(live.snapshot):
-        if not (show_all or as_json or record["articles"]):
+        if not (show_all or record["articles"]):
             continue
         if as_json:
             click.echo(json.dumps(record, ensure_ascii=False))

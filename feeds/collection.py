@@ -24,14 +24,19 @@ from .models import Article, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # an article is text; anything larger is a mistake
 MAX_TITLE_CHARS = 300
+MAX_MTIME_NS = 2**63 - 1  # what SQLite can store: a file dated after 2262 is kept as then
+MAX_NOT_TEXT_SHARE = 0.1  # text with more undecodable or control characters is not readable
 MAX_FRONT_MATTER_CHARS = 64 * 1024
 MAX_FRONT_MATTER_DEPTH = 20
+NOT_SKIPPED = {"topics.toml"}  # files of the collection that are not articles but are read
 FRONT_MATTER_KEYS = {"title", "date", "updated", "topics", "id", "author", "link", "source"}
 
 # libyaml's safe loader when PyYAML has it: the same safety, ten times the speed.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _ILLEGAL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+# Undecodable bytes (U+FFFD once decoded) and control characters other than white space.
+_NOT_TEXT = re.compile("[\ufffd\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
 _SOURCE_LINE = re.compile(r"^original source:\s*(\S.*)$", re.IGNORECASE)
 _FILE_ID = re.compile(r"(?:^|[_-])([0-9a-f]{16})$")
@@ -78,6 +83,17 @@ def decode(data: bytes) -> tuple[str, str | None]:
     return data.decode("cp1252", errors="replace"), "not UTF-8: read as Windows-1252"
 
 
+def not_text(text: str) -> str | None:
+    """Why decoded file content is not text (binary data, a damaged file), or None."""
+    if "\x00" in text:
+        return "it holds NUL bytes"
+    bad = len(_NOT_TEXT.findall(text))
+    if bad > max(len(text) * MAX_NOT_TEXT_SHARE, 2):
+        share = bad / len(text)
+        return f"{share:.0%} of its characters are undecodable bytes or control characters"
+    return None
+
+
 def file_id(path: str) -> str:
     """The id derived from a file: its 16-hex suffix, else a hash of its path."""
     stem = PurePosixPath(path).stem
@@ -91,6 +107,9 @@ def parse_article(data: bytes, path: str) -> tuple[Article, list[Problem]]:
     """Parse one article file's bytes; raise :class:`ArticleError` if it cannot be published."""
     warnings: list[Problem] = []
     text, decode_warning = decode(data)
+    reason = not_text(text)
+    if reason:
+        raise ArticleError(f"not text: {reason}; an article is a plain-text file")
     if decode_warning:
         warnings.append(Problem(path, decode_warning, "warning"))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -310,14 +329,21 @@ _FIELD_CHECKS = {
 }
 
 
-def scan(root: Path, under: str = "") -> tuple[list[FileEntry], list[Problem]]:
+def scan(
+    root: Path, under: str = "", skipped: list[str] | None = None
+) -> tuple[list[FileEntry], list[Problem]]:
     """Every article file under ``root`` (or its sub-folder ``under``): regular ``*.txt``
-    files, never leaving the collection. Paths are relative to ``root``."""
+    files, never leaving the collection. Paths are relative to ``root``. Other files are
+    added to ``skipped`` when it is given (the collection's ``topics.toml`` aside)."""
     entries: list[FileEntry] = []
     problems: list[Problem] = []
     start = root / under if under else root
     prefix = under.strip("/") + "/" if under else ""
     for entry, relpath in _walk(start, root.resolve(), prefix, set(), problems):
+        if not entry.name.endswith(".txt"):
+            if skipped is not None and relpath not in NOT_SKIPPED:
+                skipped.append(display_path(relpath))
+            continue
         try:
             info = entry.stat()  # follows symlinks already checked to stay inside
         except OSError as exc:
@@ -328,7 +354,7 @@ def scan(root: Path, under: str = "") -> tuple[list[FileEntry], list[Problem]]:
         elif info.st_size > MAX_FILE_BYTES:
             problems.append(Problem(display_path(relpath), f"larger than {MAX_FILE_BYTES} bytes"))
         else:
-            entries.append(FileEntry(relpath, info.st_size, info.st_mtime_ns))
+            entries.append(FileEntry(relpath, info.st_size, min(info.st_mtime_ns, MAX_MTIME_NS)))
     entries.sort(key=lambda e: e.path)
     return entries, problems
 
@@ -365,7 +391,7 @@ def _walk(
             continue
         if is_dir:
             yield from _walk(Path(entry.path), root, relpath + "/", seen, problems)
-        elif entry.name.endswith(".txt"):
+        else:
             yield entry, relpath
 
 

@@ -21,7 +21,8 @@ from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from .models import Article, Feed, FeedLink, Rendered, Selection
+from .images import site_images
+from .models import Article, Feed, FeedImage, FeedLink, Rendered, Selection
 from .render import FORMATS
 from .urls import archive_path, article_path, feed_path, feed_urn
 
@@ -119,7 +120,18 @@ def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Fee
         links=links,
         archive=bool(request.page),
         next_url=next((link.href for link in links if link.rel == "next"), None),
+        **feed_images(snap),
     )
+
+
+def feed_images(snap: Snapshot) -> dict[str, FeedImage]:
+    """The site's icon, favicon and logo, as feeds point to them."""
+    images = site_images(snap.config.icon, snap.config.logo)
+    found = {}
+    for field, path in (("icon", "/icon.png"), ("favicon", "/favicon.png"), ("logo", "/logo.png")):
+        image = images[path]
+        found[field] = FeedImage(snap.config.base_url + path, image.width, image.height)
+    return found
 
 
 def history_links(snap: Snapshot, request: FeedRequest, count: int) -> tuple[FeedLink, ...]:

@@ -30,8 +30,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("collection", "seeds", "Folder of article files (`*.txt`, read recursively)."),
     Setting(
         "base_url",
-        "http://127.0.0.1:8000",
-        "Public URL the feeds are served from; every link and self link is built from it.",
+        "",
+        "Public URL the feeds are served from; every link and self link is built from it. "
+        "Default: `http://HOST:PORT`, from `FEEDS_HOST` and `FEEDS_PORT`.",
     ),
     Setting("title", "feeds", "Site name, used in feed titles and pages."),
     Setting("author", "feeds", "Feed-level author name (Atom requires one)."),
@@ -86,13 +87,25 @@ SETTINGS: tuple[Setting, ...] = (
         "stored responses; the least recently used go first.",
         int,
     ),
+    Setting(
+        "icon",
+        "",
+        "Square image file (PNG, JPEG, GIF or WebP) for the feeds' icon and the pages' favicon. "
+        "Default: the shipped icon.",
+    ),
+    Setting(
+        "logo",
+        "",
+        "Wide image file, about 2:1, for RSS `<image>` and Atom `<logo>` (scaled to fit "
+        "144x400 pixels). Default: the shipped logo.",
+    ),
 )
 
 
 @dataclass(frozen=True)
 class Config:
     collection: str = "seeds"
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = ""  # empty: http://HOST:PORT
     title: str = "feeds"
     author: str = "feeds"
     language: str = "en"
@@ -112,6 +125,8 @@ class Config:
     purge_urls: str = ""
     shared_max_age: int = 0
     cache_bytes: int = 64 * 1024 * 1024
+    icon: str = ""
+    logo: str = ""
 
     @classmethod
     def load(
@@ -134,7 +149,8 @@ class Config:
                 raise ValueError(f"unknown setting {key!r}")
             values[key] = value
         config = replace(cls(), **values)
-        return replace(config, base_url=config.base_url.rstrip("/"))
+        base_url = config.base_url or f"http://{config.host}:{config.port}"
+        return replace(config, base_url=base_url.rstrip("/"))
 
     @property
     def hubs(self) -> tuple[str, ...]:

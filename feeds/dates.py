@@ -2,22 +2,68 @@
 
 Order of preference for the published date: front matter ``date``; the commit
 that first added the file when the collection is in a git repository; the
-moment the index first saw the article (kept in the index database, outside
+file's modification time when the index first saw it, if that time is
+plausible, else the moment it was seen (kept in the index database, outside
 the collection). The updated date moves only when the file's content changes.
+
+Articles dated together never share a second: a bulk import (300 files copied
+at once, a commit of 300 files) would otherwise give every entry of a feed the
+same ``updated``, which readers cannot order and validators warn about. Ties
+are broken by going back a second at a time, in path order, so the last file
+by name keeps the shared time and the dates stay the same on every run.
 """
 
 from __future__ import annotations
 
 import logging
 import subprocess
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .models import Article
 from .store import IndexStore, Seen
 
 log = logging.getLogger(__name__)
+
+# Before this a file's modification time says nothing of when it was written: archives
+# without times unpack to 1980 (zip) or 1970, and no collection of these files is older.
+EARLIEST_FILE_TIME = datetime(1990, 1, 1, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+
+
+def distinct_seconds(
+    wanted: Mapping[str, datetime],
+    order: Mapping[str, str],
+    taken: Iterable[datetime] = (),
+    used: set[int] | None = None,
+) -> dict[str, datetime]:
+    """Each key's wanted moment as a whole second that no other key and nothing in ``taken``
+    or ``used`` has: on a tie the key later in ``order`` keeps the moment, the others go
+    back. The seconds given are added to ``used``."""
+    used = set() if used is None else used
+    used.update(int(moment.timestamp()) for moment in taken)
+    placed: dict[str, datetime] = {}
+    below: int | None = None  # the last second given: every one above it, up to here, is used
+    for key in sorted(wanted, key=lambda k: (wanted[k].timestamp(), order[k]), reverse=True):
+        second = int(wanted[key].timestamp())
+        if below is not None and second >= below:
+            second = below - 1  # skip the run of seconds given already: linear, not quadratic
+        while second in used:
+            second -= 1
+        used.add(second)
+        below = second
+        placed[key] = datetime.fromtimestamp(second, UTC)
+    return placed
+
+
+def file_time(mtime_ns: int | None, now: datetime) -> datetime | None:
+    """A file's modification time, when it is plausible as the moment the article was written."""
+    if mtime_ns is None:
+        return None
+    moment = datetime.fromtimestamp(mtime_ns // 1_000_000_000, UTC)
+    return moment if EARLIEST_FILE_TIME <= moment <= now else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +120,13 @@ class GitHistory:
                 known = files.get(line)
                 # git log lists newest first: the last sighting is the oldest.
                 files[line] = FileHistory(moment, known.changed if known else moment)
-        return files
+        # Files of one commit share its time: give each its own second, the same in every clone.
+        order = {path: path for path in files}
+        added = distinct_seconds({p: h.added for p, h in files.items()}, order)
+        changed = distinct_seconds(
+            {p: h.changed for p, h in files.items() if h.changed > h.added}, order, added.values()
+        )
+        return {p: FileHistory(added[p], changed.get(p, added[p])) for p in files}
 
     def _git(self, *args: str) -> str | None:
         try:
@@ -96,6 +148,9 @@ class Dater:
         self.git = GitHistory(root) if use_git else None
         self.store = store
         self._loaded: dict[str, Seen] | None = None
+        self._used_seconds: set[int] | None = None
+        self._from_file_ids: set[str] | None = None
+        self.origins: dict[str, str] = {}  # id -> where its published date came from
 
     @property
     def _seen(self) -> dict[str, Seen]:
@@ -111,15 +166,58 @@ class Dater:
     def git_key(self) -> object:
         return self.git.key() if self.git else None
 
-    def date(self, articles: list[Article], now: datetime | None = None) -> list[Article]:
+    def date(
+        self,
+        articles: list[Article],
+        now: datetime | None = None,
+        mtimes: Mapping[str, int] | None = None,
+    ) -> list[Article]:
+        """Dated articles; ``mtimes`` gives files' modification times (ns) by article path."""
         if not articles:
             return []
         now = now or datetime.now(UTC).replace(microsecond=0)
         history, dirty = self.git.lookup() if self.git else ({}, frozenset())
         fresh = [a for a in articles if (s := self._seen.get(a.id)) is None or s.digest != a.digest]
         if fresh:
-            self._seen.update(self.store.record_seen(fresh, now))
+            moments = self._moments(fresh, now, mtimes or {})
+            placed = distinct_seconds(
+                {i: m or now for i, m in moments.items()},
+                {a.id: a.path for a in fresh},
+                [a.published for a in fresh if a.published],
+                self._used,
+            )
+            new = {a.id for a in fresh if a.id not in self._seen}
+            self._seen.update(self.store.record_seen(fresh, now, placed))
+            dated_by_file = {i for i in new if moments[i] is not None}
+            if dated_by_file:
+                self.store.record_from_file(dated_by_file)
+                self._from_file.update(dated_by_file)
         return [self._dated(a, history.get(a.path), a.path in dirty, now) for a in articles]
+
+    @staticmethod
+    def _moments(
+        fresh: list[Article], now: datetime, mtimes: Mapping[str, int]
+    ) -> dict[str, datetime | None]:
+        """For each new or changed article, its file's time if plausible, else None (now)."""
+        return {a.id: file_time(mtimes.get(a.path), now) for a in fresh}
+
+    @property
+    def _from_file(self) -> set[str]:
+        """The ids whose first-seen date is their file's modification time."""
+        if self._from_file_ids is None:
+            self._from_file_ids = self.store.from_file()
+        return self._from_file_ids
+
+    @property
+    def _used(self) -> set[int]:
+        """Seconds that first-seen dates hold, kept current as dates are recorded."""
+        if self._used_seconds is None:
+            self._used_seconds = {
+                int(moment.timestamp())
+                for seen in self._seen.values()
+                for moment in (seen.first_seen, seen.changed_at)
+            }
+        return self._used_seconds
 
     def _dated(
         self, article: Article, known: FileHistory | None, dirty: bool, now: datetime
@@ -133,8 +231,17 @@ class Dater:
             last_change = max(known.changed, changed_at)
         else:
             last_change = known.changed if known.changed > known.added else None
-        # The earliest sighting: a file seen before it was committed keeps its date.
-        published = article.published or (min(known.added, first_seen) if known else first_seen)
+        from_file = seen is not None and article.id in self._from_file
+        # The earliest sighting: a file seen before it was committed keeps its date. A file's
+        # own time never beats git's, which is the same in every clone.
+        use_git = known is not None and (from_file or known.added <= first_seen)
+        published = article.published or (known.added if known and use_git else first_seen)
+        self.origins[article.id] = (
+            "front matter" if article.published
+            else "git history" if use_git
+            else "file time" if from_file
+            else "first seen"
+        )  # fmt: skip
         updated = article.updated or max(last_change or published, published)
         return Article(
             article.id, article.path, article.title, article.summary, article.body,

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from .models import Selection
+from .models import Selection, Topic
+from .overview import countries
 from .render import FORMATS
 from .urls import feed_path, topic_path
 
@@ -78,3 +79,43 @@ def _outline(snap: Snapshot, parent: Any, slug: str, extension: str) -> None:
     etree.SubElement(folder, "outline", **feed)
     for child in sorted(children, key=lambda c: snap.taxonomy.topics[c].name):
         _outline(snap, folder, child, extension)
+
+
+def opml_by_region(snap: Snapshot, extension: str, chosen: list[str] | None = None) -> bytes:
+    """OPML 2.0 that a reader can import without getting each story many times, in a folder
+    per region: the countries (a story is in one feed per country it is about), or the
+    ``chosen`` topics, where each feed leaves out the stories of the feeds before it, so
+    every story is in exactly one."""
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    names = ", ".join(snap.taxonomy.topics[s].name for s in chosen) if chosen else ""
+    title = f"chosen topics: {names}" if chosen else "countries by region"
+    etree.SubElement(head, "title").text = f"{snap.config.title}: {title}"
+    etree.SubElement(head, "dateModified").text = format_datetime(snap.newest_change, usegmt=True)
+    body = etree.SubElement(root, "body")
+    before: list[str] = []
+    for region, topics in countries(snap, _outermost(snap, chosen) if chosen else None):
+        folder = etree.SubElement(body, "outline", text=region, title=region)
+        for topic in topics:
+            selection = Selection(all_of=(topic.slug,), none_of=tuple(sorted(before)))
+            _feed_outline(snap, folder, topic, selection, extension)
+            if chosen:
+                before.append(topic.slug)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _outermost(snap: Snapshot, slugs: list[str]) -> list[str]:
+    """The chosen topics without those inside another chosen one: its feed has their stories."""
+    chosen = set(slugs)
+    return [s for s in slugs if chosen.isdisjoint(snap.taxonomy.ancestors(s))]
+
+
+def _feed_outline(
+    snap: Snapshot, parent: Any, topic: Topic, selection: Selection, extension: str
+) -> None:
+    title = snap.title_of(selection)
+    etree.SubElement(
+        parent, "outline", text=title, title=title, type="rss",
+        xmlUrl=snap.config.base_url + feed_path(selection, extension),
+        htmlUrl=snap.config.base_url + topic_path(topic.slug),
+    )  # fmt: skip

@@ -131,6 +131,7 @@ class LiveIndex:
         self._stale: set[str] = set()  # files whose text the index lost: to read again
         self._wake = threading.Event()
         self.last_error: str | None = None
+        self.checked_at = time.time()  # the last time the snapshot was known to be current
         # Told of each snapshot that replaces another (the old one, then the new), after the
         # swap; it must return at once (feeds.push does its work in the background).
         self.on_change: Callable[[Snapshot, Snapshot], None] | None = None
@@ -303,7 +304,7 @@ class LiveIndex:
                 continue
             if not collection.stat.S_ISREG(info.st_mode) or (self.root / path).is_symlink():
                 return self._full_scan()  # anything unusual: let the full scan judge it
-            entry = FileEntry(path, info.st_size, info.st_mtime_ns)
+            entry = FileEntry(path, info.st_size, min(info.st_mtime_ns, collection.MAX_MTIME_NS))
             if self._files.get(path) != entry or path in self._stale:
                 entries.append(entry)
         gone &= self._files.keys()
@@ -478,7 +479,8 @@ class LiveIndex:
     def _date(self, records: list[FileRecord]) -> dict[str, Article]:
         """Dated and tagged articles, by file path."""
         records = [r for r in records if r.article is not None]
-        dated = self.dater.date([r.article for r in records])  # type: ignore[misc]
+        mtimes = {r.article.path: r.entry.mtime_ns for r in records}  # type: ignore[union-attr]
+        dated = self.dater.date([r.article for r in records], mtimes=mtimes)  # type: ignore[misc]
         return {r.entry.path: a for r, a in zip(records, dated, strict=True)}
 
     def _index_ids(self) -> None:
@@ -632,6 +634,7 @@ class LiveIndex:
             return False
         self.store.retry()
         self.last_error = None
+        self.checked_at = time.time()
         return changed
 
     def _heal(self) -> None:

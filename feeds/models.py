@@ -82,6 +82,15 @@ class FeedLink:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedImage:
+    """An image of the site that feeds point to, with its size in pixels."""
+
+    url: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
 class Feed:
     """Everything a renderer needs for one feed document, format-independent."""
 
@@ -100,6 +109,9 @@ class Feed:
     links: tuple[FeedLink, ...] = ()  # extra links beyond self and alternate
     archive: bool = False  # an RFC 5005 archive document
     next_url: str | None = None  # the next (older) page, for JSON Feed
+    icon: FeedImage | None = None  # square
+    favicon: FeedImage | None = None  # square and small
+    logo: FeedImage | None = None  # wide, within RSS's 144x400 pixels
 
 
 @dataclass(frozen=True, slots=True)

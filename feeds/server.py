@@ -105,6 +105,7 @@ def _granian(config: Config) -> None:
         workers=config.workers,
         blocking_threads=config.threads,
         http=HTTPModes.http1,
+        websockets=False,  # WSGI has none; left on, granian says so at every start
         log_access=config.access_log,
     ).serve()
 

@@ -34,12 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from .compose import FeedRequest, archive_pages, compose, render_document
+from .images import IMAGE_PATHS
 from .index import Snapshot
 from .models import Rendered, Selection
 from .render import FORMATS
 from .urls import archive_path, article_path, feed_path, selection_key, topic_path
 from .web import (
     render_article,
+    render_image,
     render_listing,
     render_opml,
     render_stylesheet,
@@ -84,9 +86,11 @@ def site_documents(snap: Snapshot) -> list[Document]:
     docs = [
         Document("/", partial(_listing, snap, Selection()), None),
         Document("/topics.json", partial(render_topics_json, snap), None),
-        Document("/feeds.opml", partial(render_opml, snap, "rss"), None),
+        Document("/feeds.opml", partial(render_opml, snap, "rss", None, False), None),
         Document("/style.css", partial(render_stylesheet, snap), frozenset()),
     ]
+    docs += [Document(path, partial(render_image, snap, path), frozenset(), False)
+             for path in IMAGE_PATHS]  # fmt: skip
     for slug in topics:
         selection = Selection(all_of=(slug,))
         docs.append(Document(topic_path(slug), partial(_listing, snap, selection),

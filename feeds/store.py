@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,9 +83,15 @@ CREATE TABLE changes (
     feed TEXT PRIMARY KEY,  -- a topic slug; '' for every article
     at REAL NOT NULL        -- the last time an article joined or left it
 )"""
+# Ids whose first_seen is their file's modification time rather than a sighting: for
+# `feeds check`, which says where dates come from.
+_FROM_FILE = """
+CREATE TABLE seen_from_file (
+    id TEXT PRIMARY KEY
+)"""
 # Rebuilt from the collection when they do not match; the others are kept if they can be.
 _CACHE_TABLES = {"files": _FILES, "words": _WORDS}
-_KEPT_TABLES = {"seen": _SEEN, "gone": _GONE, "changes": _CHANGES}
+_KEPT_TABLES = {"seen": _SEEN, "gone": _GONE, "changes": _CHANGES, "seen_from_file": _FROM_FILE}
 _COLUMNS = "path, size, mtime_ns, problems, id, title, digest, source, author, link, " \
     "published, updated, declared, tagging, topics"  # fmt: skip
 
@@ -224,6 +230,7 @@ class IndexStore:
         self._pending_seen: dict[str, tuple[str, float, str, float]] = {}
         self._pending_gone: dict[str, tuple[str, float, str, float]] = {}
         self._pending_changes: dict[str, float] = {}
+        self._pending_from_file: set[str] = set()
         self._open()
 
     # Opening and healing ---------------------------------------------------------
@@ -375,7 +382,7 @@ class IndexStore:
     def pending(self) -> bool:
         """Whether some changes are only in memory yet."""
         return bool(self._pending_files or self._pending_seen or self._pending_gone
-                    or self._pending_changes)  # fmt: skip
+                    or self._pending_changes or self._pending_from_file)  # fmt: skip
 
     def retry(self, now: bool = False) -> bool:
         """Write what is pending if it is time to try again (or ``now``); whether all is
@@ -412,13 +419,18 @@ class IndexStore:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO changes VALUES (?, ?)", self._pending_changes.items()
                 )
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO seen_from_file VALUES (?)",
+                    [(i,) for i in self._pending_from_file],
+                )
         except sqlite3.Error as exc:
             if is_damage(exc):
                 self._damage(exc)
             self._cannot_write(exc)
             return
         for pending in (self._pending_files, self._pending_shown, self._pending_seen,
-                        self._pending_gone, self._pending_changes):  # fmt: skip
+                        self._pending_gone, self._pending_changes,
+                        self._pending_from_file):  # fmt: skip
             pending.clear()
         if self.unwritable is not None:
             log.warning("index %s written again", self.path)
@@ -542,12 +554,15 @@ class IndexStore:
             key: Seen(_when(first), digest, _when(at)) for key, first, digest, at in rows.values()
         }
 
-    def record_seen(self, articles: list[Article], now: datetime) -> dict[str, Seen]:
-        """Record new ids and changed content; return what the index now holds for them."""
-        stamp = int(now.timestamp())
+    def record_seen(
+        self, articles: list[Article], now: datetime, moments: Mapping[str, datetime] = {}
+    ) -> dict[str, Seen]:
+        """Record new ids and changed content, at ``now`` or at the id's time in ``moments``;
+        return what the index now holds for them."""
         with self._lock:
             known = self._seen_rows([a.id for a in articles])
             for a in articles:
+                stamp = int(moments.get(a.id, now).timestamp())
                 old = known.get(a.id)
                 if old is None:
                     known[a.id] = self._pending_seen[a.id] = (a.id, stamp, a.digest, stamp)
@@ -568,6 +583,17 @@ class IndexStore:
                 chunk))  # fmt: skip
         rows.update((i, self._pending_seen[i]) for i in ids if i in self._pending_seen)
         return rows
+
+    def from_file(self) -> set[str]:
+        """The ids whose first-seen date is their file's modification time."""
+        with self._lock:
+            found = {row[0] for row in self._read("SELECT id FROM seen_from_file")}
+            return found | self._pending_from_file
+
+    def record_from_file(self, ids: Iterable[str]) -> None:
+        with self._lock:
+            self._pending_from_file.update(ids)
+            self._flush()
 
     def gone(self) -> dict[str, Gone]:
         """Every article that left some feeds, as it was then."""

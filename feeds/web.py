@@ -6,8 +6,12 @@ snapshot (see :meth:`Snapshot.cached`); a request only picks the bytes.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -21,12 +25,14 @@ from flask import (
     render_template,
     request,
 )
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from . import directory
+from . import directory, overview
 from .changes import surrogate_keys
 from .compose import FeedRequest, archive_pages, finish
 from .config import Config
+from .images import site_images
 from .index import MAX_LIMIT, Snapshot, TextUnavailable, UnknownTopic, depends_on
 from .live import LiveIndex
 from .models import Article, Rendered, Selection
@@ -40,6 +46,9 @@ HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
 CSS = "text/css; charset=utf-8"
 PAGE_ARTICLES = 50
+MAX_OPML_TOPICS = 50  # each feed of the list names the topics before it
+IMAGE_MAX_AGE = 24 * 3600  # images change only with the settings, at a restart
+_SINGLE_SLASH = re.compile("(?<!/)/(?!/)")  # not the two of "https://"
 _FEED_PATH = re.compile(r"^(?P<selection>[^/]+?)(?:/archive/(?P<page>[0-9]+))?\.(?P<ext>[a-z]+)$")
 
 
@@ -235,7 +244,8 @@ def render_listing(
         snap, template, compress,
         title=snap.title_of(selection), selection=selection, query=query, total=total,
         articles=shown, found=len(articles), links=feed_links(snap, selection, query),
-        topics=topic_rows(snap) if template == "index.html" else [],
+        **(home(snap) if template == "index.html" else {}),
+        bars=overview.coverage(articles) if template == "topic.html" and not query else [],
         children=[(t, len(snap.by_topic[t])) for t in snap.taxonomy.children(selection.all_of[0])
                   if snap.by_topic[t]] if len(selection.all_of) == 1 else [],
         opml_url=snap.config.base_url + "/feeds.opml",
@@ -246,15 +256,18 @@ def render_listing(
     )  # fmt: skip
 
 
-def topic_rows(snap: Snapshot) -> list[dict[str, Any]]:
-    """Topics with articles, by name, with their feed URLs."""
-    rows = []
-    for topic in sorted(snap.taxonomy.topics.values(), key=lambda t: t.name):
-        count = len(snap.by_topic[topic.slug])
-        if count:
-            selection = Selection(all_of=(topic.slug,))
-            rows.append({"topic": topic, "count": count, "links": feed_links(snap, selection)})
-    return rows
+def home(snap: Snapshot) -> dict[str, Any]:
+    """What the home page shows of the topics: by region, the most covered, the latest."""
+    groups = overview.topic_groups(snap)
+    return {
+        "topic_groups": groups,
+        "other_groups": overview.OTHER_GROUPS,
+        "topic_count": sum(1 for t in snap.taxonomy.topics if snap.by_topic[t]),
+        "most_covered": overview.most_covered(snap),
+        "recently_active": overview.recently_active(snap),
+        "feeds_of": lambda slug: feed_links(snap, Selection(all_of=(slug,))),
+        "all_feed": FeedRequest(Selection(), "atom", snap.config.feed_items).url(snap),
+    }
 
 
 @bp.get("/articles/<article_id>")
@@ -308,18 +321,92 @@ def render_topics_json(snap: Snapshot, compress: bool = True) -> Rendered:
 
 @bp.get("/feeds.opml")
 def subscriptions() -> Response:
+    """Every topic, nested by the hierarchy; ``?set=countries`` or ``?topics=a,b``: lists by
+    region without the overlaps of the full one (feeds.directory)."""
     snap = snapshot()
     extension = request.args.get("format", "rss")
     if extension not in FORMATS:
         abort(400, f"format must be one of {', '.join(FORMATS)}")
-    if extension == "rss" and "format" in request.args:
-        return redirect_to(snap, "/feeds.opml")
-    return send(snap.cached(("opml", extension), lambda: render_opml(snap, extension)))
+    chosen = opml_topics(snap)
+    kind = request.args.get("set")
+    if kind not in (None, "countries") or (kind and chosen is not None):
+        abort(400, "set must be 'countries', and cannot go with topics")
+    params = {"set": kind, "topics": ",".join(chosen) if chosen is not None else None,
+              "format": extension if extension != "rss" else None}  # fmt: skip
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v is not None)
+    canonical = "/feeds.opml" + ("?" + query if query else "")
+    if canonical != requested_url():
+        return redirect_to(snap, canonical)
+
+    make = partial(render_opml, snap, extension, chosen, kind == "countries")
+    return send(snap.cached(("opml", canonical), make))
 
 
-def render_opml(snap: Snapshot, extension: str, compress: bool = True) -> Rendered:
-    body = directory.opml(snap, extension)
+def render_opml(
+    snap: Snapshot,
+    extension: str,
+    chosen: list[str] | None = None,
+    countries: bool = False,
+    compress: bool = True,
+) -> Rendered:
+    """An OPML list: every topic, or by region the countries or the ``chosen`` topics."""
+    if countries or chosen is not None:
+        body = directory.opml_by_region(snap, extension, chosen)
+    else:
+        body = directory.opml(snap, extension)
     return finish(body, directory.OPML_TYPE, snap.last_change, compress=compress)
+
+
+def opml_topics(snap: Snapshot) -> list[str] | None:
+    """The topics of ``?topics=``, sorted, each known; None when not given."""
+    raw = request.args.get("topics")
+    if raw is None:
+        return None
+    slugs = sorted({slug for slug in raw.split(",") if slug})
+    if not slugs or len(slugs) > MAX_OPML_TOPICS:
+        abort(400, f"topics must name 1 to {MAX_OPML_TOPICS} topics, separated by commas")
+    unknown = [slug for slug in slugs if slug not in snap.taxonomy]
+    if unknown:
+        abort(404, f"unknown topic {unknown[0][:64]!r}; the topics are listed at "
+                   f"{snap.config.base_url}/")  # fmt: skip
+    return slugs
+
+
+@bp.get("/status.json")
+def status() -> Response:
+    """For monitoring: the problems, how long since the collection was last checked, the
+    last reload error. Never cached: it changes with every second."""
+    live: LiveIndex = current_app.extensions["feeds"]
+    snap = live.snapshot
+    document = {
+        "articles": len(snap.articles),
+        "problems": len(snap.problems),
+        "errors": sum(1 for p in snap.problems if p.severity == "error"),
+        "checked_seconds_ago": round(time.time() - live.checked_at, 1),
+        "reload_error": live.last_error,
+        "newest_change": rfc3339(snap.newest_change),
+    }
+    response = Response(json.dumps(document) + "\n", content_type=JSON)
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.get("/icon.png")
+@bp.get("/favicon.png")
+@bp.get("/favicon.ico")
+@bp.get("/logo.png")
+def site_image() -> Response:
+    """The site's icon and logo (feeds.images), the same for every snapshot."""
+    snap = snapshot()
+    make = partial(render_image, snap, request.path)
+    return send(snap.cached(("image", request.path), make, frozenset()), frozenset())
+
+
+def render_image(snap: Snapshot, path: str, compress: bool = False) -> Rendered:
+    """An image's bytes (never gzipped: PNG and ICO are compressed already)."""
+    image = site_images(snap.config.icon, snap.config.logo)[path]
+    etag = hashlib.sha256(image.body).hexdigest()[:32]
+    return Rendered(image.body, image.media_type, etag, None, None, IMAGE_MAX_AGE)
 
 
 @bp.app_template_filter("rfc3339")
@@ -335,6 +422,14 @@ def publisher(source: str) -> str:
     return source
 
 
+@bp.app_template_filter("breakable")
+def breakable(url: str) -> Markup:
+    """A URL that a narrow screen wraps only after one of its slashes, never inside a word
+    nor at its "?" or "-": each part between slashes is kept whole."""
+    part = Markup('<span class="whole">{}</span>')
+    return Markup("/<wbr>").join(part.format(p) for p in _SINGLE_SLASH.split(url))
+
+
 @bp.app_template_filter("day")
 def day(moment: datetime) -> str:
     return f"{moment:%d %B %Y}".lstrip("0")
@@ -347,12 +442,29 @@ def topic_url(slug: str) -> str:
 
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException) -> Response:
-    """Every error answers with a short plain-text body, never a stack trace."""
+    """Every error answers with a short body, never a stack trace: an HTML page with a way
+    back for a browser asking for a page, plain text for feeds, APIs and other clients."""
     text = f"{error.code} {error.name}: {error.description}\n" if error.code else "error\n"
     response = error.get_response()
+    if error.code and wants_page():
+        snap = snapshot()
+        response.set_data(render_template(
+            "error.html", snap=snap, config=snap.config, error=error, links=[],
+            opml_url=snap.config.base_url + "/feeds.opml",
+        ))  # fmt: skip
+        response.content_type = HTML
+        return cast(Response, response)
     response.set_data(text)
     response.content_type = "text/plain; charset=utf-8"
     return cast(Response, response)
+
+
+def wants_page() -> bool:
+    """A browser asking for a page: not a feed, an image or a JSON or OPML document."""
+    if request.path.startswith("/feeds") or "." in request.path.rsplit("/", 1)[-1]:
+        return False
+    # Named outright, as browsers do; "*/*" alone (curl, feed readers) keeps plain text.
+    return any(value == "text/html" and quality > 0 for value, quality in request.accept_mimetypes)
 
 
 @bp.after_app_request

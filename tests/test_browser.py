@@ -50,6 +50,7 @@ PAGES = {
     "article": "/articles/73bcabc292162f38",
 }
 WIDTHS = {"phone": 375, "desktop": 1280}
+ERROR_PAGE = "/topics/nowhere"
 FEED_VERSIONS = {"application/rss+xml": "rss20", "application/atom+xml": "atom10"}
 JSON_FEED = "application/feed+json"
 
@@ -85,11 +86,26 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         server.wait(timeout=10)
 
 
+def add_coverage(folder: Path) -> None:
+    """Undated stories over five months, so the home page has regions to group and topics to
+    rank, and the Korea page a chart with bars of several heights."""
+    places = ["Korea", "Korea", "Russia", "Japan", "France", "Kenya", "Brazil"]
+    for n in range(42):
+        place = places[n % len(places)]
+        path = folder / "more" / f"{n:03d}_{n:016x}.txt"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f"{place} story {n}\n\nThe government of {place} met today.\n"
+                        f"Officials of {place} agreed.\n")  # fmt: skip
+        moment = time.mktime((2025, 1 + n % 5, 1 + n % 27, 12, 0, 0, 0, 0, 0))
+        os.utime(path, (moment, moment))
+
+
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app under gunicorn on 127.0.0.1, serving a copy of the test collection."""
     root = tmp_path_factory.mktemp("served")
     shutil.copytree(DATA / "collection", root / "collection")
+    add_coverage(root / "collection")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {name: value for name, value in os.environ.items() if not name.startswith("FEEDS_")}
@@ -213,15 +229,19 @@ def test_autodiscovery_links_are_valid_feeds(visit: Visit) -> None:
         assert_valid_feed(href, media_type, fetched["body"])
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=list(WIDTHS))
-@pytest.mark.parametrize("name", PAGES)
-def test_page_fits_the_screen(browser: Any, base_url: str, name: str, width: int) -> None:
-    visit = Visit(browser, base_url + PAGES[name], width)
+@pytest.mark.parametrize("name", [*PAGES, "error"])
+def test_page_fits_the_screen(
+    browser: Any, base_url: str, name: str, width: int, scheme: str
+) -> None:
+    visit = Visit(browser, base_url + {**PAGES, "error": ERROR_PAGE}[name], width)
     try:
+        visit.page.emulate_media(color_scheme=scheme)
         scroll_width = visit.page.evaluate("document.documentElement.scrollWidth")
         viewport_width = visit.page.evaluate("window.innerWidth")
         ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / f"{name}-{width}.png"
+        shot = ARTIFACTS / f"{name}-{width}-{scheme}.png"
         shot.unlink(missing_ok=True)
         visit.page.screenshot(path=shot, full_page=True)
     finally:
@@ -333,3 +353,86 @@ def test_text_contrast_is_at_least_4_5(visit: Visit, scheme: str) -> None:
         if contrast(t["colour"], t["background"]) < 4.5
     ]
     assert low == []
+
+
+def low_contrast(page: Any, minimum: float = 4.5) -> list[str]:
+    return [
+        f"{t['tag']} {t['text'][:40]!r}: {contrast(t['colour'], t['background']):.2f}"
+        for t in page.evaluate(TEXT_COLOURS)
+        if contrast(t["colour"], t["background"]) < minimum
+    ]
+
+
+# The chart: its accessible name, its bars' fill and the background behind them.
+CHART = """() => {
+    const svg = document.querySelector("figure.chart svg");
+    const bars = [...svg.querySelectorAll("rect.bar")];
+    let node = svg, background = "rgba(0, 0, 0, 0)";
+    for (; node; node = node.parentElement) {
+        background = getComputedStyle(node).backgroundColor;
+        if (!/^rgba\\(.*, 0\\)$/.test(background)) break;
+    }
+    return {role: svg.getAttribute("role"), label: svg.getAttribute("aria-label"),
+            fills: [...new Set(bars.map((bar) => getComputedStyle(bar).fill))],
+            heights: bars.map((bar) => bar.getBoundingClientRect().height),
+            background, scripts: document.querySelectorAll("script").length};
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_coverage_chart_is_readable_and_has_a_text_equivalent(
+    browser: Any, base_url: str, scheme: str
+) -> None:
+    visit = Visit(browser, base_url + PAGES["topic"], WIDTHS["phone"])
+    page = visit.page
+    try:
+        page.emulate_media(color_scheme=scheme)
+        chart = page.evaluate(CHART)
+        assert chart["role"] == "img" and chart["scripts"] == 0
+        total = int(page.locator("main > p").first.inner_text().split()[0])
+        assert chart["label"].startswith(f"Articles over time: {total} articles from ")
+        assert page.get_by_role("img", name=chart["label"]).count() == 1
+        assert len(set(chart["heights"])) > 1, "bars of several heights"
+        (fill,) = chart["fills"]
+        assert contrast(fill, chart["background"]) >= 3.0, "bars stand out (WCAG 1.4.11)"
+        page.get_by_text("The figures").click()  # the table of the same figures
+        rows = page.locator("figure.chart tbody tr")
+        counts = [int(rows.nth(i).locator("td").inner_text()) for i in range(rows.count())]
+        assert sum(counts) == total and rows.first.locator("th").is_visible()
+        assert low_contrast(page) == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("figure.chart").screenshot(path=ARTIFACTS / f"chart-{scheme}.png")
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_missing_page_is_a_page_with_a_way_back(browser: Any, base_url: str, scheme: str) -> None:
+    visit = Visit(browser, base_url + ERROR_PAGE, WIDTHS["phone"])
+    page = visit.page
+    try:
+        page.emulate_media(color_scheme=scheme)
+        assert visit.response.status == 404
+        assert visit.response.headers["content-type"] == "text/html; charset=utf-8"
+        assert "unknown topic 'nowhere'" in page.locator("main").inner_text()
+        page.get_by_role("link", name="the home page").click()
+        page.wait_for_url(base_url + "/")
+        assert page.locator("h1").inner_text() == "feeds"
+        assert low_contrast(page) == []
+    finally:
+        page.close()
+
+
+# For each feed address, on how many lines each of its parts between slashes is drawn.
+PART_LINES = """() => [...document.querySelectorAll("code.copy")].map((code) =>
+    [...code.querySelectorAll(".whole")].map((part) => part.getClientRects().length))"""
+
+
+def test_feed_addresses_wrap_only_after_a_slash(browser: Any, base_url: str) -> None:
+    visit = Visit(browser, base_url + "/topics/korea~north-korea", 320)
+    try:
+        lines = visit.page.evaluate(PART_LINES)
+        assert lines and all(count == 1 for parts in lines for count in parts), lines
+        assert visit.page.evaluate("document.documentElement.scrollWidth") <= 320
+    finally:
+        visit.page.close()

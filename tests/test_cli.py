@@ -109,7 +109,9 @@ def test_serve_on_127_0_0_1(collection: Path, tmp_path: Path, name: str) -> None
         while b"Seoul hosts summit" not in get(url + "/feeds/all.rss").body:
             assert time.monotonic() < deadline, "the new article never appeared"
             time.sleep(0.1)
-    assert name in (tmp_path / "server" / "serve.log").read_text().lower()
+    log = (tmp_path / "server" / "serve.log").read_text().lower()
+    assert name in log
+    assert "websockets" not in log, "no noise at start"
 
 
 def test_a_build_on_several_processes_writes_the_same_files(settings, tmp_path: Path) -> None:
@@ -210,4 +212,7 @@ def test_topics_lists_topics_with_parents_counts_and_feeds(runner, settings) -> 
     korea = next(r for r in records if r["slug"] == "korea")
     assert korea["articles"] == 1
     assert set(korea["feeds"]) == {"rss", "atom", "json"}
-    assert len(records) > len(lines), "--json lists every topic, the text only those with articles"
+    assert len(records) == len(lines), "--json lists the same topics as the text: with articles"
+    assert all(r["articles"] for r in records)
+    every = runner.invoke(main, ["topics", *args(settings), "--json", "--all"]).output
+    assert len(every.splitlines()) > len(records), "--all adds the topics without articles"

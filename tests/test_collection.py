@@ -54,9 +54,9 @@ def test_crlf_and_cr_line_endings() -> None:
 
 
 def test_control_characters_are_removed() -> None:
-    article, _ = parse_article(b"Ti\x00tle\x1b\n\nSum\x0bmary \xef\xbf\xbe.\n", "ctl.txt")
-    assert article.title == "Title"
-    assert article.summary == "Summary ."
+    article, _ = parse_article(b"A ti\x01tle\x1b\n\nSum\x0bmary of it \xef\xbf\xbe.\n", "ctl.txt")
+    assert article.title == "A title"
+    assert article.summary == "Summary of it ."
 
 
 def test_invalid_utf8_becomes_replacement_character_with_a_warning() -> None:

@@ -27,3 +27,11 @@ def test_every_setting_is_read_from_the_environment() -> None:
 def test_quick_start_is_the_two_make_commands() -> None:
     quick = README.split("## Quick start")[1].split("##")[0]
     assert re.findall(r"^make (\w+)", quick, re.MULTILINE) == ["run", "test"]
+
+
+def test_the_base_url_follows_the_host_and_port() -> None:
+    assert Config.load(environ={}).base_url == "http://127.0.0.1:8000"
+    config = Config.load(environ={"FEEDS_PORT": "9001", "FEEDS_HOST": "127.0.0.2"})
+    assert config.base_url == "http://127.0.0.2:9001"
+    given = {"FEEDS_PORT": "9001", "FEEDS_BASE_URL": "https://feeds.example.org/"}
+    assert Config.load(environ=given).base_url == "https://feeds.example.org"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 
 import feedparser
@@ -36,8 +37,8 @@ CASES: dict[str, tuple[bytes, str, str]] = {
     "latin1.txt": ("Café crème\n\nRésumé.\n".encode("latin-1"), "published", "Café crème"),
     "controls.txt": (
         b"Con\x00trol\x07 \x1b[31mred\x85\xc2\x9f\n\nS\x0c.\n",
-        "published",
-        "Control [31mred\ufffd",
+        "problem",
+        "not text: it holds NUL bytes",
     ),
     "nonchars.txt": ("Non\ufffechar\uffff\n\nSummary.\n".encode(), "published", "Nonchar"),
     "surrogate_escape.txt": (  # the one bad field is dropped, with a warning
@@ -112,6 +113,17 @@ CASES: dict[str, tuple[bytes, str, str]] = {
     "a..b.txt": (b"Dots\n\nS.\n", "published", "Dots"),
     "..dots.txt": (b"Dots, hidden\n\nS.\n", "ignored", ""),
     "notes.md": (b"Not an article\n\nS.\n", "ignored", ""),
+    # Binary data named like an article: random bytes without NUL, a line of them first.
+    "random.txt": (
+        bytes(b for b in random.Random(13).randbytes(3000) if b) + b"\n\nS.\n",
+        "problem",
+        "not text",
+    ),
+    "controls_mostly.txt": (
+        b"\x1b\x07\x1b\x01 x \x02\x03\x04\x05\n\nS\x06\x10.\n",
+        "problem",
+        "not text",
+    ),
     ".hidden.txt": (b"Hidden\n\nS.\n", "ignored", ""),
 }
 

@@ -11,6 +11,7 @@ import pytest
 from lxml import etree
 
 from conftest import BASE_URL
+from feeds.urls import article_urn
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "schemas" / "jsonfeed-1.1.json").read_text())
 
@@ -59,3 +60,84 @@ def test_topics_json_lists_every_topic(client, app) -> None:
     assert north["parent"] == "korea" and north["articles"] == 1
     assert north["feeds"]["atom"] == f"{BASE_URL}/feeds/north-korea.atom"
     assert north["url"] == f"{BASE_URL}/topics/north-korea"
+
+
+@pytest.fixture
+def world(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Stories about one or two countries each, in several regions."""
+    from conftest import write_article
+    from feeds import create_app
+
+    pairs = [("Korea", "Russia"), ("Korea", None), ("Russia", "France"), ("France", None),
+             ("Brazil", "Russia"), ("Japan", "Korea"), ("Kenya", None),
+             ("Japan", None)]  # fmt: skip
+    for n, (one, two) in enumerate(pairs):
+        both = f"{one} and {two}" if two else one
+        write_article(tmp_path / "world", f"{n:016x}.txt", f"{both} talks",
+                      f"Leaders of {both} met.",
+                      f"{one} said so." + (f" {two} agreed." if two else ""))  # fmt: skip
+    app = create_app({"collection": str(tmp_path / "world"), "index": str(tmp_path / "index"),
+                      "base_url": BASE_URL, "git_dates": False, "reload_interval": 0},
+                     watch=False)  # fmt: skip
+    yield app
+    app.extensions["feeds"].close()
+
+
+def outline_feeds(client, path: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """Each region folder of an OPML list with the ids of every story in each of its feeds."""
+    response = client.get(path)
+    assert response.status_code == 200, response.data
+    root = etree.fromstring(response.data, etree.XMLParser(recover=False))
+    folders: dict[str, list[str]] = {}
+    for folder in root.find("body"):
+        assert folder.get("xmlUrl") is None, "every feed is in a folder named for its region"
+        for outline in folder:
+            url = outline.get("xmlUrl").removeprefix(BASE_URL) + "?limit=100"
+            parsed = feedparser.parse(client.get(url).data)
+            assert parsed.bozo == 0
+            folders.setdefault(folder.get("text"), []).extend(e.id for e in parsed.entries)
+    return folders
+
+
+def test_a_chosen_set_has_every_story_of_its_topics_once(world) -> None:
+    client = world.test_client()
+    assert (
+        client.get("/feeds.opml?topics=russia,korea")
+        .headers["Location"]
+        .endswith("/feeds.opml?topics=korea,russia")
+    )
+    folders = outline_feeds(client, "/feeds.opml?topics=korea,russia")
+    assert set(folders) == {"Asia", "Europe"}
+    ids = [i for found in folders.values() for i in found]
+    snap = world.extensions["feeds"].snapshot
+    both = {article_urn(a.id) for slug in ("korea", "russia") for a in snap.by_topic[slug]}
+    assert len(ids) == len(set(ids)), "no story twice"
+    assert set(ids) == both and len(both) < len(snap.by_topic["korea"] + snap.by_topic["russia"])
+
+
+def test_a_chosen_set_leaves_out_topics_inside_another(world) -> None:
+    root = etree.fromstring(world.test_client().get("/feeds.opml?topics=korea,north-korea").data)
+    assert [o.get("text") for o in root.iter("outline") if o.get("xmlUrl")] == ["Korea"]
+
+
+def test_the_countries_list_is_grouped_by_region_without_regions(world) -> None:
+    client = world.test_client()
+    root = etree.fromstring(client.get("/feeds.opml?set=countries&format=atom").data)
+    regions = {f.get("text"): [o.get("text") for o in f] for f in root.find("body")}
+    assert regions == {"Africa": ["Kenya"], "Americas": ["Brazil"], "Asia": ["Japan", "Korea"],
+                       "Europe": ["France", "Russia"]}  # fmt: skip
+    folders = outline_feeds(client, "/feeds.opml?set=countries")
+    ids = [i for found in folders.values() for i in found]
+    snap = world.extensions["feeds"].snapshot
+    places = {"kenya", "brazil", "japan", "korea", "france", "russia"}
+    wanted = sum(len(places.intersection(a.topics)) for a in snap.articles)
+    assert len(set(ids)) == 8 and len(ids) == wanted, "each story once per country it is about"
+    assert wanted < sum(len(a.topics) for a in snap.articles), "fewer than with every topic"
+
+
+def test_opml_lists_are_checked(world) -> None:
+    client = world.test_client()
+    assert client.get("/feeds.opml?topics=korea,nowhere").status_code == 404
+    assert client.get("/feeds.opml?set=regions").status_code == 400
+    assert client.get("/feeds.opml?set=countries&topics=korea").status_code == 400
+    assert client.get("/feeds.opml?topics=,").status_code == 400

@@ -41,6 +41,8 @@ STATIC = """
             application/feed+json json;
             text/x-opml           opml;
             text/css              css;
+            image/png             png;
+            image/vnd.microsoft.icon ico;
         }
         charset utf-8;
         charset_types text/html application/rss+xml application/atom+xml application/feed+json

@@ -113,6 +113,13 @@ def generator(feed: Feed, self_type: str) -> FeedGenerator:
     fg.updated(feed.updated)
     fg.link(href=feed.self_url, rel="self", type=self_type)
     fg.link(href=feed.html_url, rel="alternate", type="text/html")
+    if feed.icon:
+        fg.icon(feed.icon.url)
+    if feed.logo:
+        # RSS <image> (its title and link those of the channel, as validators want) and Atom
+        # <logo>, both from feedgen's image().
+        logo = feed.logo
+        fg.image(logo.url, feed.title, feed.html_url, str(logo.width), str(logo.height))
     fg.register_extension("feeds", FeedsExtension, FeedsEntryExtension)
     fg.feeds.links = feed.links
     fg.feeds.archive = feed.archive

@@ -53,6 +53,11 @@ def render(feed: Feed) -> bytes:
         "language": feed.language,
         "authors": [{"name": feed.author}],
     }
+    # "icon: ... square and relatively large"; "favicon: ... square and relatively small".
+    if feed.icon:
+        document["icon"] = feed.icon.url
+    if feed.favicon:
+        document["favicon"] = feed.favicon.url
     if feed.next_url:
         document["next_url"] = feed.next_url
     # "hubs (optional, array of objects) describes endpoints that can be used to subscribe to
