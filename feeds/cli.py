@@ -192,7 +192,8 @@ def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
         else:
             parent = f" (in {record['parent']})" if record["parent"] else ""
             click.echo(
-                f"{record['articles']:6d}  {record['slug']}{parent}  {record['feeds']['rss']}"
+                f"{record['articles']:6d}  {record['slug']}{parent}  "
+                + (record["feeds"]["rss"] if record["feeds"] else "(no feed yet)")
             )
     live.close()
 

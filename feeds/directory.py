@@ -25,19 +25,21 @@ def feed_urls(snap: Snapshot, slug: str) -> dict[str, str]:
 
 
 def topic_records(snap: Snapshot) -> list[dict[str, Any]]:
-    """Every topic with its parent, article count, page and feed URLs."""
-    return [
-        {
+    """Every topic with its parent, article count, page and feed URLs; a topic without
+    articles has no page or feeds yet (they answer 404), so its ``url`` and ``feeds`` are null."""
+    records = []
+    for topic in sorted(snap.taxonomy.topics.values(), key=lambda t: t.slug):
+        count = len(snap.by_topic[topic.slug])
+        records.append({
             "slug": topic.slug,
             "name": topic.name,
             "parent": topic.parent,
             "kind": topic.kind,
-            "articles": len(snap.by_topic[topic.slug]),
-            "url": snap.config.base_url + topic_path(topic.slug),
-            "feeds": feed_urls(snap, topic.slug),
-        }
-        for topic in sorted(snap.taxonomy.topics.values(), key=lambda t: t.slug)
-    ]
+            "articles": count,
+            "url": snap.config.base_url + topic_path(topic.slug) if count else None,
+            "feeds": feed_urls(snap, topic.slug) if count else None,
+        })  # fmt: skip
+    return records
 
 
 def topics_json(snap: Snapshot) -> bytes:

@@ -60,6 +60,12 @@ def test_topics_json_lists_every_topic(client, app) -> None:
     assert north["parent"] == "korea" and north["articles"] == 1
     assert north["feeds"]["atom"] == f"{BASE_URL}/feeds/north-korea.atom"
     assert north["url"] == f"{BASE_URL}/topics/north-korea"
+    empty = [t for t in topics.values() if t["articles"] == 0]
+    assert empty and all(t["url"] is None and t["feeds"] is None for t in empty)
+    for record in topics.values():  # every URL listed answers
+        for url in [record["url"], *(record["feeds"] or {}).values()]:
+            if url:
+                assert client.get(url.removeprefix(BASE_URL)).status_code == 200, url
 
 
 @pytest.fixture
