@@ -38,6 +38,7 @@ from .images import IMAGE_PATHS
 from .index import Snapshot
 from .models import Rendered, Selection
 from .render import FORMATS
+from .server import exit_with_parent
 from .urls import archive_path, article_path, feed_path, selection_key, topic_path
 from .web import (
     render_article,
@@ -505,13 +506,7 @@ def _start_child(parent: int) -> None:
     app.extensions["feeds"].store.reopen()
     app.app_context().push()  # templates need the application, not a request
     # A killed build must not leave its processes waiting for work that never comes.
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-
-
-def _exit_with(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(0.2)
-    os._exit(1)
+    exit_with_parent(parent)
 
 
 def _render_in_child(start: int, end: int) -> list[Rendered]:
