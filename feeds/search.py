@@ -8,15 +8,14 @@ written to the full-text index (SQLite FTS5) already split and lowered by
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .collection import clean_text
 from .models import Article
+from .topics import WORD as _WORD  # words are what topics match on, one pattern
 
 MAX_QUERY_CHARS = 200
-_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True, slots=True)
