@@ -34,6 +34,9 @@ WORD = re.compile(r"[^\W_]+")
 # Markup is not prose: HTML tags and the <TICKER> codes of market news name no place.
 MARKUP = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?>|<[A-Z0-9.]{1,12}>")
 PLACES = ("title", "summary", "lead", "body")
+# A place among the first words of a sentence is its subject ("China is seen as the main
+# culprit", "Spanish movie The Sea Inside has won"), not an aside or an object of it.
+SUBJECT_WORDS = 2
 # Where a sentence may end: after . ! or ? (and a closing quote), before a capital or a digit.
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
 # ...unless the full stop ends an abbreviation: "U.S. And Canada", "Mr. Smith".
@@ -75,6 +78,7 @@ class Mention:
     currency: bool = False  # names a currency ("Australian dollar"), so it counts as weak
     company: bool = False  # names a company after the place ("Korea Fund"): weak too
     sentence: int = 0  # the sentence's number in the article, the title being 0
+    subject: bool = False  # opens its sentence ("China is seen as...", "Spanish movie X won")
 
     @property
     def unit(self) -> int:
@@ -182,6 +186,9 @@ class Verdict:
         lines = []
         if self.mentions:
             lines.append(f"  named in {_named_in(self.counted())}")
+        subjects = {m.unit: m.field for m in self.mentions if m.subject and m.field != "title"}
+        if subjects:
+            lines.append(f"  the subject of {_subject_of(list(subjects.values()))}")
         if self.coverage:
             lines.append(f"  {self.coverage:.0%} of the story's words are about it")
         if self.leading:
@@ -212,6 +219,15 @@ def _named_in(counts: dict[str, int]) -> str:
     if others:
         parts.append(f"{others} sentence{'s' if others > 1 else ''} of the story")
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _subject_of(fields: list[str]) -> str:
+    """ "the summary and 2 sentences" from where the sentences a place opens are."""
+    others = len(fields) - fields.count("summary")
+    parts = ["the summary"] if "summary" in fields else []
+    if others:
+        parts.append(f"{others} sentence{'s' if others > 1 else ''}")
+    return " and ".join(parts)
 
 
 def _in_title(mentions: Iterable[Mention]) -> bool:
@@ -364,8 +380,19 @@ class Matcher:
             money = after.lower() in self._currencies
             company = after in self._companies
             weak = money or company
+            subject = i < SUBJECT_WORDS
             found += [
-                Mention(h.slug, h.term, place, h.weak or weak, paragraph, money, company, sentence)
+                Mention(
+                    h.slug,
+                    h.term,
+                    place,
+                    h.weak or weak,
+                    paragraph,
+                    money,
+                    company,
+                    sentence,
+                    subject,
+                )
                 for h in hits
             ]
             i += size
@@ -477,19 +504,26 @@ class Matcher:
 
     def _score(self, slug: str, mentions: list[Mention], places: dict[int, set[str]]) -> float:
         """The weights of the title, the summary and the sentences that mention the topic, each
-        shared among the places it names."""
+        shared among the places it names unless the topic is its subject."""
         counts: dict[int, int] = defaultdict(int)
         fields = {}
+        subjects = set()
         for mention in mentions:
             counts[mention.unit] += 1
             fields[mention.unit] = mention.field
-        # The headline says what the story is about: its places are never shared out.
+            if mention.subject:
+                subjects.add(mention.unit)
         return sum(
-            self.scoring.weight(field)
-            * (1.0 if field == "title" else self._share(slug, c, places[n]))
+            self._unit_weight(fields[n], n in subjects)
+            * (1.0 if fields[n] == "title" or n in subjects else self._share(slug, c, places[n]))
             for n, c in counts.items()
-            for field in (fields[n],)
         )
+
+    def _unit_weight(self, field: str, subject: bool) -> float:
+        """What the title, the summary or a sentence is worth. The headline, and a sentence's
+        subject, are never shared out: they say what the story, or the sentence, is about.
+        The summary's subject says it as plainly as the headline, and weighs as much."""
+        return self.scoring.weight("title" if field == "summary" and subject else field)
 
     def _coverage(
         self, slug: str, mentions: list[Mention], places: dict[int, set[str]], sizes: list[int]

@@ -222,7 +222,7 @@ def test_a_currency_counts_where_the_story_names_its_country() -> None:
 
 def test_a_paragraph_counts_once() -> None:
     article = read(ARTICLES / "only_place_in_summary.txt")
-    repeated = replace(article, summary=article.summary + " Canadian banks, Canadian savers.")
+    repeated = replace(article, summary=article.summary + " See Canadian banks, Canadian savers.")
     assert MATCHER.verdicts(repeated)["canada"].score == MATCHER.verdicts(article)["canada"].score
 
 
@@ -285,12 +285,13 @@ def test_explain_shows_terms_places_score_threshold_and_verdict() -> None:
     output = explain(str(SEED))
     assert output.startswith("North Korea Conducts Anti-Aircraft Missile Test")
     assert "topics: asia, east-asia, eastern-europe, europe, korea, north-korea, russia\n" in output
-    assert "north-korea (North Korea): IN, score 22.08 reaches the threshold 3.5" in output
+    assert "north-korea (North Korea): IN, score 23.46 reaches the threshold 3.5" in output
     assert "  named in the title, the summary and 14 sentences of the story\n" in output
+    assert "  the subject of the summary and 4 sentences\n" in output
     assert "  71% of the story's words are about it\n" in output
     assert "  KCNA: lead 2, body 1\n" in output
     assert "  North Korea: title 1, summary 2, lead 1, body 4\n" in output
-    assert "ukraine (Ukraine): out, a passing mention: score 3.77 is under 10.7" in output
+    assert "ukraine (Ukraine): out, a passing mention: score 3.77 is under 11.15" in output
     assert output.index("north-korea (North Korea)") < output.index("ukraine (Ukraine)")
 
 
@@ -361,6 +362,7 @@ ABOUTNESS = [
     ("demonym_of_a_person.txt", ("northern-ireland", "united-kingdom"), ("ireland",)),
     ("mark_the_record_beside_a_german.txt", ("england",), ("germany",)),
     ("two_asides_lead_nothing.txt", (), ("united-states",)),
+    ("subject_of_the_summary.txt", ("spain", "thailand"), ()),
 ]
 
 
@@ -409,6 +411,12 @@ def test_two_different_ambiguous_names_confirm_each_other() -> None:
     verdict = MATCHER.verdicts(read(ARTICLES / "party_and_minister.txt"))["united-kingdom"]
     assert {"Labour MPs", "Home Secretary", "Lib Dems"} <= set(verdict.terms())
     assert {"Commons", "Conservatives"} <= set(verdict.terms())  # weak, confirmed
+
+
+def test_the_subject_of_the_summary_weighs_like_the_headline() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "subject_of_the_summary.txt"))["spain"]
+    assert verdict.score == 4.0  # not shared with Bangkok, named later in the sentence
+    assert "  the subject of the summary" in verdict.evidence()
 
 
 def test_the_seed_story_is_in_korea_north_korea_and_russia() -> None:
