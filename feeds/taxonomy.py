@@ -75,6 +75,9 @@ class Scoring:
     # Titles before a surname ("Mr Irish", "Dr English"): a single word right after one is a
     # person's name, not the place.
     honorifics: tuple[str, ...] = ()
+    # Words before a team that make it the opponent in a match ("defeat to Wales", "beat
+    # Italy"): the side a sports story is about plays; the one it beat or lost to is named.
+    opponents: tuple[str, ...] = ()
     # A paragraph whose words are mostly about one place: the share of the story's words in
     # paragraphs about the place (each weighed by the place's share of the paragraph's places)
     # that makes the story about it, whatever its score; 0 turns this off.
@@ -429,7 +432,7 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 
 def _setting(key: str, value: Any) -> Any:
-    if key in ("currencies", "companies", "honorifics"):
+    if key in ("currencies", "companies", "honorifics", "opponents"):
         if isinstance(value, str) or not isinstance(value, Iterable):
             raise TypeError(f"{key} is a list of words")
         return tuple(str(word) for word in value)

@@ -79,6 +79,7 @@ class Mention:
     company: bool = False  # names a company after the place ("Korea Fund"): weak too
     sentence: int = 0  # the sentence's number in the article, the title being 0
     subject: bool = False  # opens its sentence ("China is seen as...", "Spanish movie X won")
+    opponent: bool = False  # the other side in a match ("lost to Wales"): never counted
 
     @property
     def unit(self) -> int:
@@ -197,6 +198,7 @@ class Verdict:
         kinds = (
             ("currency", "a currency, not the place"),
             ("company", "a company named after the place"),
+            ("opponent", "the opponent in a match"),
             ("", "ambiguous, and nothing else in the story confirms it"),
         )
         for flag, kind in kinds:
@@ -209,6 +211,8 @@ class Verdict:
 
 
 def _kind(mention: Mention) -> str:
+    if mention.opponent:
+        return "opponent"
     return "currency" if mention.currency else "company" if mention.company else ""
 
 
@@ -330,6 +334,7 @@ class Matcher:
         # Headlines in capitals ("THE JAPAN FUND", "MR IRISH") name companies and people too.
         self._companies = _with_capitals(self.scoring.companies)
         self._honorifics = _with_capitals(self.scoring.honorifics)
+        self._opponents = frozenset(tuple(words_of(p.lower())) for p in self.scoring.opponents)
         self._places = {s for s, t in taxonomy.topics.items() if t.kind == "place"}
         # Regions add up their places' mentions, so they are held to the same share.
         self._shared = self._places | {s for s, t in taxonomy.topics.items() if t.kind == "region"}
@@ -379,7 +384,8 @@ class Matcher:
             after = words[i + size] if i + size < count else ""
             money = after.lower() in self._currencies
             company = after in self._companies
-            weak = money or company
+            opponent = self._opponent(lowered, i)
+            weak = money or company or opponent
             subject = i < SUBJECT_WORDS
             found += [
                 Mention(
@@ -392,11 +398,20 @@ class Matcher:
                     company,
                     sentence,
                     subject,
+                    opponent,
                 )
                 for h in hits
             ]
             i += size
         return found
+
+    def _opponent(self, lowered: list[str], i: int) -> bool:
+        """Whether the words before ``i`` make the place the opponent in a match: "beat
+        Italy", "lost to Wales", "draw with the Irish"."""
+        start = i - 1 if i and lowered[i - 1] == "the" else i
+        return any(
+            tuple(lowered[start - n : start]) in self._opponents for n in (1, 2) if start >= n
+        )
 
     def _match_at(
         self, words: list[str], lowered: list[str], i: int
@@ -485,18 +500,21 @@ class Matcher:
 
     def _confirm(self, mentions: list[Mention]) -> tuple[list[Mention], dict[str, list[Mention]]]:
         """Split off weak mentions that nothing else in the article confirms: a strong term
-        of a confirming topic, or a second, different weak term of one ("Labour" and "MPs")."""
+        of a confirming topic, or a second, different weak term of one ("Labour" and "MPs");
+        and the opponents in a match, which nothing confirms."""
         strong = {m.slug for m in mentions if not m.weak}
         weak_terms: dict[str, set[str]] = defaultdict(set)
         for m in mentions:
-            if m.weak and not (m.currency or m.company):
+            if m.weak and not (m.currency or m.company or m.opponent):
                 weak_terms[m.slug].add(m.term.casefold())  # "PLC" and "Plc" are one word
         counted: list[Mention] = []
         unconfirmed: dict[str, list[Mention]] = defaultdict(list)
         for mention in mentions:
             confirmers = self._confirmers[mention.slug]
             terms = set().union(*(weak_terms.get(s, set()) for s in confirmers))
-            if not mention.weak or confirmers & strong or len(terms) > 1:
+            if mention.opponent:
+                unconfirmed[mention.slug].append(mention)
+            elif not mention.weak or confirmers & strong or len(terms) > 1:
                 counted.append(mention)
             else:
                 unconfirmed[mention.slug].append(mention)

@@ -222,7 +222,8 @@ def test_a_currency_counts_where_the_story_names_its_country() -> None:
 
 def test_a_paragraph_counts_once() -> None:
     article = read(ARTICLES / "only_place_in_summary.txt")
-    repeated = replace(article, summary=article.summary + " See Canadian banks, Canadian savers.")
+    again = " It names Canadian banks, Canadian savers."
+    repeated = replace(article, summary=article.summary + again)
     assert MATCHER.verdicts(repeated)["canada"].score == MATCHER.verdicts(article)["canada"].score
 
 
@@ -363,6 +364,7 @@ ABOUTNESS = [
     ("mark_the_record_beside_a_german.txt", ("england",), ("germany",)),
     ("two_asides_lead_nothing.txt", (), ("united-states",)),
     ("subject_of_the_summary.txt", ("spain", "thailand"), ()),
+    ("opponent_in_a_match.txt", ("france", "ireland"), ("wales", "scotland", "united-kingdom")),
 ]
 
 
@@ -417,6 +419,12 @@ def test_the_subject_of_the_summary_weighs_like_the_headline() -> None:
     verdict = MATCHER.verdicts(read(ARTICLES / "subject_of_the_summary.txt"))["spain"]
     assert verdict.score == 4.0  # not shared with Bangkok, named later in the sentence
     assert "  the subject of the summary" in verdict.evidence()
+
+
+def test_an_opponent_in_a_match_is_named_not_counted() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "opponent_in_a_match.txt"))["wales"]
+    assert verdict.score == 0 and not verdict.accepted
+    assert verdict.evidence() == ["  Wales: lead 2 (the opponent in a match: not counted)"]
 
 
 def test_the_seed_story_is_in_korea_north_korea_and_russia() -> None:
