@@ -240,10 +240,13 @@ def _in_title(mentions: Iterable[Mention]) -> bool:
 
 
 def _substantial(mentions: list[Mention]) -> bool:
-    """Named in the title or the summary, or in three paragraphs or more: what a story is
-    mostly about is in its headline or opening, or runs through it, not in two asides."""
-    return any(m.field in ("title", "summary") for m in mentions) or (
-        len({m.paragraph for m in mentions}) > 2
+    """Named in the title or the summary, in three paragraphs or more, or the subject of two
+    sentences: what a story is mostly about is in its headline or opening, runs through it,
+    or is what it tells of ("The Welsh runner set a record"), not two asides."""
+    return (
+        any(m.field in ("title", "summary") for m in mentions)
+        or len({m.paragraph for m in mentions}) > 2
+        or len({m.unit for m in mentions if m.subject}) > 1
     )
 
 

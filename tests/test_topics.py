@@ -364,6 +364,7 @@ ABOUTNESS = [
     ("mark_the_record_beside_a_german.txt", ("england",), ("germany",)),
     ("two_asides_lead_nothing.txt", (), ("united-states",)),
     ("subject_of_the_summary.txt", ("spain", "thailand"), ()),
+    ("subject_of_two_sentences.txt", ("wales", "united-kingdom"), ("germany",)),
     ("company_by_its_short_name.txt", ("indonesia", "united-kingdom"), ()),
     ("opponent_in_a_match.txt", ("france", "ireland"), ("wales", "scotland", "united-kingdom")),
 ]
