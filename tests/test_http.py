@@ -136,8 +136,9 @@ def test_article_page_says_why_it_is_in_its_topics(client) -> None:
     assert f'href="{BASE_URL}/feeds/north-korea.rss"' in feeds
     assert f'href="{BASE_URL}/feeds/north-korea.atom"' in feeds
     assert "<summary>Why</summary>" in details
-    assert "<p>Score 22.08 reaches the threshold 3.5.</p>" in details
+    assert "<p>Score 23.46 reaches the threshold 3.5.</p>" in details
     assert "<li>named in the title, the summary and 14 sentences of the story</li>" in details
+    assert "<li>the subject of the summary and 4 sentences</li>" in details
     assert "<li>North Korea: title 1, summary 2, lead 1, body 4</li>" in details
     grain = client.get("/articles/5a1e0c2b9d4f7e31").get_data(as_text=True)
     japan = grain.split(f'href="{BASE_URL}/topics/japan">Japan</a>')[1].split("</details>")[0]
