@@ -364,6 +364,8 @@ ABOUTNESS = [
     ("mark_the_record_beside_a_german.txt", ("england",), ("germany",)),
     ("two_asides_lead_nothing.txt", (), ("united-states",)),
     ("subject_of_the_summary.txt", ("spain", "thailand"), ()),
+    ("national_bodies_without_the_country.txt", ("united-kingdom",), ()),
+    ("defence_ministry_abroad.txt", ("india",), ("united-kingdom",)),
     ("clubs_by_their_towns.txt", ("england", "united-kingdom"), ()),
     ("town_name_as_a_surname.txt", ("united-states",), ("england", "united-kingdom")),
     ("subject_of_two_sentences.txt", ("wales", "united-kingdom"), ("germany",)),
