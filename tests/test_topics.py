@@ -145,6 +145,9 @@ def test_exclude_phrases_consume_their_words() -> None:
         ("5 billion reais", "brazil"),
         ("MITI", "japan"),
         ("the Korean won", "south-korea"),
+        ("an EastEnders actor", "united-kingdom"),
+        ("MSPs voted", "scotland"),
+        ("Leyton Orient", "england"),
     ],
 )
 def test_former_names_and_institutions(text: str, slug: str) -> None:
