@@ -148,6 +148,8 @@ def test_exclude_phrases_consume_their_words() -> None:
         ("an EastEnders actor", "united-kingdom"),
         ("MSPs voted", "scotland"),
         ("Leyton Orient", "england"),
+        ("the Culture Secretary", "united-kingdom"),
+        ("Freeview boxes", "united-kingdom"),
     ],
 )
 def test_former_names_and_institutions(text: str, slug: str) -> None:
