@@ -15,23 +15,27 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from .cache import ByteCache
 from .images import site_images
 from .models import Article, Feed, FeedImage, FeedLink, Rendered, Selection
 from .render import FORMATS
-from .urls import archive_path, article_path, feed_path, feed_urn
-
-if TYPE_CHECKING:
-    from .index import Snapshot
+from .snapshot import Snapshot
+from .urls import archive_path, article_path, feed_path, feed_urn, selection_key, topic_path
 
 ARCHIVE_SIZE = 20
 ARCHIVE_MAX_AGE = 7 * 24 * 3600
 GZIP_MIN_BYTES = 1024
+
+
+class TextUnavailable(LookupError):
+    """An article's text is neither in the index nor readable from its file just now."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,106 @@ class FeedRequest:
             params["q"] = self.query
         query = "?" + urlencode(params) if params else ""
         return snap.config.base_url + feed_path(self.selection, self.extension) + query
+
+
+def depends_on(request: FeedRequest) -> frozenset[str] | None:
+    """The topics a feed document depends on; None: every article."""
+    selection = request.selection
+    return None if selection.is_everything or request.query else frozenset(selection.slugs)
+
+
+@dataclass(frozen=True)
+class _Cached:
+    rendered: Rendered
+    depends_on: frozenset[str] | None  # topic slugs and "@<id>" marks; None: everything
+
+
+class Documents:
+    """The documents rendered from one snapshot, each once; the snapshot that follows keeps
+    those that depend on nothing its change touched."""
+
+    def __init__(self, cache: ByteCache[tuple[str, ...], _Cached]) -> None:
+        self._cache = cache
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        key: tuple[str, ...],
+        make: Callable[[], Rendered],
+        depends_on: frozenset[str] | None = None,
+    ) -> Rendered:
+        found = self._cache.get(key)
+        if found is not None:
+            return found.rendered
+        rendered = make()
+        size = len(rendered.body) + len(rendered.gzip or b"") + 256
+        self._cache.put(key, _Cached(rendered, depends_on), size)
+        return rendered
+
+    def follow(self, touched: frozenset[str]) -> Documents:
+        with self._lock:
+            kept = self._cache.copy(
+                lambda cached: (
+                    cached.depends_on is not None and cached.depends_on.isdisjoint(touched)
+                )
+            )
+        return Documents(kept)
+
+
+def documents(snap: Snapshot) -> Documents:
+    made = snap.derived("documents", lambda: Documents(ByteCache(snap.config.cache_bytes)))
+    assert isinstance(made, Documents)  # the only kind made under this name
+    return made
+
+
+def cached(
+    snap: Snapshot,
+    key: tuple[str, ...],
+    make: Callable[[], Rendered],
+    depends_on: frozenset[str] | None = None,
+) -> Rendered:
+    """Memoise a rendered document for the life of a snapshot (and later ones it does not
+    depend on)."""
+    return documents(snap).get(key, make, depends_on)
+
+
+def document(snap: Snapshot, request: FeedRequest) -> Rendered:
+    """One feed document, rendered once per snapshot."""
+    key = ("feed", request.url(snap))
+    return cached(snap, key, lambda: render_document(snap, request), depends_on(request))
+
+
+def full(snap: Snapshot, article: Article) -> Article:
+    """The article with its text, which the snapshot's text source keeps.
+
+    The index is only a cache of the text: when it does not have it, the file is read
+    again; when neither can give it, :class:`TextUnavailable` is raised, as an article is
+    never published without its text.
+    """
+    if article.summary or snap.texts is None:
+        return article
+    text = snap.texts.text(article)
+    if not text:
+        raise TextUnavailable(article.path)
+    return replace(article, summary=text[0], body=text[1:])
+
+
+def title_of(snap: Snapshot, selection: Selection) -> str:
+    if selection.is_everything:
+        return "All articles"
+    names = [snap.topic_names[s] for s in selection.all_of or selection.any_of]
+    title = (" and " if selection.all_of else " or ").join(names)
+    if selection.none_of:
+        title += ", without " + " or ".join(snap.topic_names[s] for s in selection.none_of)
+    return title
+
+
+def html_path_of(selection: Selection) -> str:
+    if selection.is_everything:
+        return "/"
+    if len(selection.all_of) == 1 and not selection.none_of:
+        return topic_path(selection.all_of[0])
+    return topic_path(selection_key(selection))
 
 
 def archive_pages(count: int) -> int:
@@ -91,8 +195,8 @@ def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Fee
     else:
         items = articles[: request.limit]
     if with_text:
-        items = tuple(snap.full(a) for a in items)
-    title = snap.title_of(request.selection)
+        items = tuple(full(snap, a) for a in items)
+    title = title_of(snap, request.selection)
     if request.query:
         title += f", matching “{request.query}”"
     elif request.page:
@@ -109,7 +213,7 @@ def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Fee
         title=f"{snap.config.title}: {title}",
         subtitle=f"{title}: articles from {snap.config.title}.",
         self_url=request.url(snap),
-        html_url=base + snap.html_path_of(request.selection),
+        html_url=base + html_path_of(request.selection),
         updated=updated or snap.newest_change,
         items=items,
         author=snap.config.author,

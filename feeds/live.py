@@ -32,8 +32,9 @@ from . import collection, topics
 from .collection import FileEntry
 from .config import Config
 from .dates import Dater
-from .index import EVERYTHING, Snapshot, departures
 from .models import Article, Problem
+from .search import Query
+from .snapshot import EVERYTHING, Snapshot, departures
 from .store import RETRY_SECONDS, FileRecord, IndexStore, pack, unpack
 from .topics import Matcher, Taxonomy, TaxonomyError, load_taxonomy
 
@@ -101,6 +102,20 @@ def _work(root: Path, entries: list[FileEntry]) -> list[tuple[FileRecord, tuple[
     return read_and_tag(root, entries, *_worker)
 
 
+class StoredTexts:
+    """Articles' texts from the index, or read again from their files when it lacks them."""
+
+    def __init__(self, store: IndexStore, reread: Callable[[Article], tuple[str, ...] | None]):
+        self.store = store
+        self.reread = reread
+
+    def text(self, article: Article) -> tuple[str, ...] | None:
+        return self.store.text(article.path) or self.reread(article)
+
+    def search(self, query: Query) -> set[str] | None:
+        return self.store.search(query)
+
+
 class LiveIndex:
     """Holds the current snapshot and replaces it when the collection changes."""
 
@@ -135,6 +150,7 @@ class LiveIndex:
         # Told of each snapshot that replaces another (the old one, then the new), after the
         # swap; it must return at once (feeds.push does its work in the background).
         self.on_change: Callable[[Snapshot, Snapshot], None] | None = None
+        self.texts = StoredTexts(self.store, self.reread)
         self._load_taxonomy()
         started = self._resume() if fast_start else None
         self._reconcile = started is not None
@@ -198,9 +214,9 @@ class LiveIndex:
     def _snapshot(self, articles: Iterable[Article], presorted: bool = False) -> Snapshot:
         """A whole new snapshot of these articles, with what the index knows of departures."""
         assert self._taxonomy is not None
-        return Snapshot(
+        return Snapshot.build(
             articles, self._reported_problems(), self._taxonomy, self.config, self._matcher,
-            self.store, presorted=presorted, reread=self.reread, changes=self.store.changes(),
+            texts=self.texts, presorted=presorted, changes=self.store.changes(),
             gone=self.store.gone(),
         )  # fmt: skip
 

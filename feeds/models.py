@@ -43,6 +43,16 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class Gone:
+    """An article as it was when it left some feeds: it keeps its place in their archives."""
+
+    id: str
+    published: datetime
+    topics: tuple[str, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Topic:
     """A node of the taxonomy."""
 

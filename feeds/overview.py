@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .models import Article, Topic
 
 if TYPE_CHECKING:
-    from .index import Snapshot
+    from .snapshot import Snapshot
 
 HIGHLIGHTS = 10  # topics in each of "most covered" and "recently active"
 MAX_BARS = 36

@@ -38,7 +38,7 @@ from urllib.parse import urlencode, urlsplit
 from . import __version__
 from .changes import SITE, Change, batches, changed_feeds
 from .config import Config
-from .index import Snapshot
+from .snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -49,10 +49,15 @@ def words(parts: Iterable[str]) -> str:
 
 def matches(article: Article, query: str) -> bool:
     """Plain-text search: a quoted phrase, or every word, case-insensitively, on whole words."""
+    return matches_text(article.title, article.paragraphs, query)
+
+
+def matches_text(title: str, paragraphs: Iterable[str], query: str) -> bool:
+    """Whether a title and its paragraphs hold a query's phrase, or every word of it."""
     wanted = parse_query(query)
     if not wanted.words:
         return True
-    text = f" {words((article.title, *article.paragraphs))} "
+    text = f" {words((title, *paragraphs))} "
     if wanted.phrase:
         return f" {' '.join(wanted.words)} " in text
     return all(f" {word} " in text for word in wanted.words)

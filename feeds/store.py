@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .collection import FileEntry, display_path
-from .models import Article, Problem
+from .models import Article, Gone, Problem
 from .search import Query, words
 
 log = logging.getLogger(__name__)
@@ -117,16 +117,6 @@ class Seen:
     first_seen: datetime
     digest: str
     changed_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Gone:
-    """An article as it was when it left some feeds: it keeps its place in their archives."""
-
-    id: str
-    published: datetime
-    topics: tuple[str, ...]
-    at: datetime
 
 
 def _key(path: str) -> bytes:

@@ -129,7 +129,7 @@ def test_a_restart_resumes_the_last_snapshot_then_catches_up(settings, collectio
     client = app.test_client()
     try:
         live = app.extensions["feeds"]
-        assert live.snapshot.store is not None
+        assert live.snapshot.texts is not None
         deadline = time.monotonic() + 15
         while "Written while the server was down" not in titles(client):
             assert time.monotonic() < deadline, "the resumed snapshot never caught up"

@@ -18,8 +18,8 @@ from lxml import etree
 from feeds.collection import parse_article
 from feeds.compose import FeedRequest, render_document
 from feeds.config import Config
-from feeds.index import Snapshot
 from feeds.models import Selection
+from feeds.snapshot import Snapshot
 from feeds.topics import Matcher, load_taxonomy
 
 TAXONOMY = load_taxonomy()
@@ -38,7 +38,7 @@ def publish(title: str, summary: str, body: list[str]):  # type: ignore[no-untyp
     data = "\n".join([title, "", summary, *body]).encode("utf-8", "surrogatepass")
     article, _ = parse_article(data, "prop_0123456789abcdef.txt")
     article = MATCHER.tag([replace(article, published=WHEN, updated=WHEN)])[0]
-    snap = Snapshot([article], [], TAXONOMY, CONFIG, MATCHER)
+    snap = Snapshot.build([article], [], TAXONOMY, CONFIG, MATCHER)
     docs = {
         ext: render_document(snap, FeedRequest(Selection(), ext, 20)).body
         for ext in ("rss", "atom", "json")
