@@ -25,7 +25,7 @@ def create_app(
 
     from .config import Config
     from .fastpath import FastPath
-    from .live import LiveIndex
+    from .index.live import LiveIndex
     from .web import bp
 
     settings = Config.load(config)

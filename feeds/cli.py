@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from .config import Config
-from .live import LiveIndex
+from .index.live import LiveIndex
 from .models import Article
 
 collection_option = click.option(
@@ -114,7 +114,7 @@ def check(**options: Any) -> None:
     from .collection import scan
 
     # The problems are printed below, once: not logged to standard error as well.
-    logging.getLogger("feeds.live").setLevel(logging.ERROR)
+    logging.getLogger("feeds.index").setLevel(logging.ERROR)
     live = open_index(load_config(**options))
     snap = live.snapshot
     for problem in snap.problems:

@@ -698,32 +698,3 @@ def _has_table(db: sqlite3.Connection, name: str, ddl: str) -> bool:
     row = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()
     wanted = ddl.replace("CREATE TABLE IF NOT EXISTS", "CREATE TABLE").strip()
     return row is not None and " ".join(str(row[0]).split()) == " ".join(wanted.split())
-
-
-def pack(entry: FileEntry, problems: tuple[Problem, ...], dated: Article | None) -> tuple:  # type: ignore[type-arg]
-    """One file of a snapshot as a plain tuple: quick to pickle and to load."""
-    fields = None
-    if dated is not None:
-        a = dated
-        assert a.published is not None and a.updated is not None  # dated: both are set
-        fields = (
-            a.id, a.path, a.title, a.digest, a.source, a.author, a.link,
-            a.published.timestamp(), a.updated.timestamp(), a.declared_topics, a.topics,
-        )  # fmt: skip
-    found = tuple((p.path, p.reason, p.severity) for p in problems)
-    return (entry.path, entry.size, entry.mtime_ns, found, fields)
-
-
-def unpack(packed: tuple) -> tuple[FileEntry, tuple[Problem, ...], Article | None]:  # type: ignore[type-arg]
-    path, size, mtime_ns, problems, fields = packed
-    found = tuple(Problem(*p) for p in problems) if problems else ()
-    dated = None
-    if fields is not None:
-        (id_, shown, title, digest, source, author, link, published, updated, declared,
-         topics) = fields  # fmt: skip
-        when = datetime.fromtimestamp(published, UTC)
-        changed = when if updated == published else datetime.fromtimestamp(updated, UTC)
-        dated = Article(
-            id_, shown, title, "", (), digest, source, author, link, when, changed, declared, topics
-        )
-    return FileEntry(path, size, mtime_ns), found, dated

@@ -44,7 +44,7 @@ from .compose import (
 )
 from .config import Config
 from .images import site_images
-from .live import LiveIndex
+from .index.live import LiveIndex
 from .models import Article, Rendered, Selection
 from .render import FORMATS
 from .search import normalise_query

@@ -14,7 +14,7 @@ import pytest
 from conftest import write_article
 from feeds.config import Config
 from feeds.dates import GitHistory
-from feeds.live import LiveIndex
+from feeds.index.live import LiveIndex
 
 
 def index_of(collection: Path, index: Path, git: bool = False) -> LiveIndex:

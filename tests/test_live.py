@@ -62,7 +62,7 @@ def test_each_new_problem_is_logged_once(
     app, collection: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     live = app.extensions["feeds"]
-    caplog.set_level("WARNING", logger="feeds.live")
+    caplog.set_level("WARNING", logger="feeds.index")
     (collection / "bad.txt").write_text("---\n[\n---\nT\n\nS\n")
     assert live.refresh() is True
     assert [r.getMessage() for r in caplog.records] == [

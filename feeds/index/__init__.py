@@ -1,0 +1,7 @@
+"""Indexing: following the collection and keeping a current snapshot of it.
+
+``files`` knows which file holds which article, ``readers`` parses and tags files
+(in a process pool when there are many), ``tagging`` loads the topics they are
+tagged with, ``state`` keeps the last snapshot for a fast start, ``watch``
+notices changes, and ``live`` puts them together.
+"""
