@@ -262,15 +262,13 @@ def _ping(config: Config, urls: list[str]) -> None:
 def explain(file: Path, slug: str | None, as_json: bool, collection: Path | None) -> None:
     """Show why FILE is or is not in each topic: the terms found, where, the score, the verdict."""
     from .collection import ArticleError, parse_article
-    from .topics import Matcher, TaxonomyError, load_taxonomy
+    from .index.tagging import load_configured
+    from .topics import Matcher, TaxonomyError
 
     config = load_config(collection=collection)
-    extra = [config.collection_path / "topics.toml"]
-    if config.taxonomy:
-        extra.append(Path(config.taxonomy))
     try:
         article, _ = parse_article(file.read_bytes(), str(file))
-        taxonomy = load_taxonomy(*[path for path in extra if path.is_file()])
+        taxonomy = load_configured(config)
     except (ArticleError, TaxonomyError) as exc:
         raise click.ClickException(str(exc)) from None
     if slug is not None and slug not in taxonomy:
