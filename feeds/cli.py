@@ -11,13 +11,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .config import Config
-from .index.live import LiveIndex
 from .models import Article
+
+if TYPE_CHECKING:
+    from .index.live import LiveIndex
 
 collection_option = click.option(
     "--collection",
@@ -65,6 +67,8 @@ def reports_file_errors(command: Command) -> Command:
 
 
 def open_index(config: Config) -> LiveIndex:
+    from .index.live import LiveIndex  # not needed to start a server: its workers import it
+
     try:
         return LiveIndex(config)
     except FileNotFoundError as exc:

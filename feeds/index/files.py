@@ -51,11 +51,15 @@ class FileTable:
         """Replace every article at once, and work out again which path holds each id."""
         self.articles = articles
         self._paths_of, self._duplicates = {}, set()
-        for path in sorted(articles):
-            claims = self._paths_of.setdefault(articles[path].id, [])
-            claims.append(path)
-            if len(claims) > 1:
-                self._duplicates.add(articles[path].id)
+        for path, article in articles.items():
+            claims = self._paths_of.get(article.id)
+            if claims is None:
+                self._paths_of[article.id] = [path]
+            else:
+                claims.append(path)
+                self._duplicates.add(article.id)
+        for article_id in self._duplicates:  # rare: sorted only where it matters
+            self._paths_of[article_id].sort()
 
     def set_article(self, path: str, article: Article | None) -> None:
         """Replace (or drop) the article a path holds, keeping the claims on ids current."""

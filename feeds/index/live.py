@@ -30,7 +30,7 @@ from ..snapshot import EVERYTHING, Snapshot, departures
 from ..store import FileRecord, IndexStore
 from .files import FileTable
 from .readers import CHUNK, Readers
-from .state import FastStart
+from .state import FastStart, no_collection
 from .tagging import TaxonomySource
 from .watch import EVERYTHING as SCAN_ALL
 from .watch import Watcher
@@ -62,7 +62,7 @@ class LiveIndex:
             raise FileNotFoundError(f"collection folder not found: {self.root}")
         self.store = IndexStore(config.index_path)
         self.dater = Dater(self.root, self.store, use_git=config.git_dates)
-        self.topics = TaxonomySource(config)
+        self.topics = TaxonomySource(config, cache=self.store.folder / "taxonomy.pickle")
         self.readers = Readers(self.root)
         self.files = FileTable()
         self.fast_start = FastStart(self.store)
@@ -80,7 +80,8 @@ class LiveIndex:
         # Told of each snapshot that replaces another (the old one, then the new), after the
         # swap; it must return at once (feeds.push does its work in the background).
         self.on_change: Callable[[Snapshot, Snapshot], None] | None = None
-        started = self._resume() if fast_start else None
+        with no_collection():
+            started = self._resume() if fast_start else None
         self.reconciling = started is not None  # served, not yet compared with the files
         self.resumed = started is not None  # else made whole: what changed since is unknown
         self.snapshot: Snapshot = started or self._rebuild(self._known_records(), offline=True)
@@ -162,6 +163,7 @@ class LiveIndex:
                 known = self.files.entries
                 differ = {p for p, e in now.items() if known.get(p) != e} | (known.keys() - now)
             ordered = sorted(differ)
+            log.info("comparing the resumed snapshot: %d files changed meanwhile", len(ordered))
             for start in range(0, len(ordered), CHUNK):
                 self.refresh(ordered[start : start + CHUNK])
             with self._lock:
@@ -174,6 +176,7 @@ class LiveIndex:
         with self._lock:
             self.reconciling = False
             self._save_state()
+        log.info("the resumed snapshot is up to date with the collection")
 
     def refresh(self, paths: Iterable[str] | None = None) -> bool:
         """Bring the snapshot up to date: the named files, or the whole collection.

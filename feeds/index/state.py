@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from ..collection import FileEntry
@@ -99,8 +101,7 @@ class FastStart:
 def _unpack_table(files: list[tuple], scan_problems: list[tuple]) -> FileTable:  # type: ignore[type-arg]
     table = FileTable()
     articles: dict[str, Article] = {}
-    gc.disable()  # a hundred thousand objects at once: skip the collector's passes
-    try:
+    with no_collection():
         for packed in files:
             entry, problems, dated = unpack(packed)
             table.entries[entry.path] = entry
@@ -108,8 +109,19 @@ def _unpack_table(files: list[tuple], scan_problems: list[tuple]) -> FileTable: 
                 table.problems_of[entry.path] = problems
             if dated is not None:
                 articles[entry.path] = dated
-    finally:
-        gc.enable()
-    table.scan_problems = [Problem(*p) for p in scan_problems]
-    table.set_articles(articles)
+        table.scan_problems = [Problem(*p) for p in scan_problems]
+        table.set_articles(articles)
     return table
+
+
+@contextmanager
+def no_collection() -> Iterator[None]:
+    """Hundreds of thousands of objects made at once, none of them garbage: skip the
+    collector's passes over them meanwhile."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
