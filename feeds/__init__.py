@@ -6,7 +6,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-__version__ = "0.1.0"
+from .version import __version__
+
+__all__ = ["__version__", "create_app"]
 
 
 def create_app(

@@ -16,9 +16,9 @@ import nh3
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from .. import __version__
 from ..models import Article, Feed
 from ..urls import article_urn
+from ..version import __version__
 from .extension import FeedsEntryExtension, FeedsExtension
 
 # feedgen formats RSS dates by switching the process-wide locale: one at a time.
