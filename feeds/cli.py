@@ -160,13 +160,11 @@ def list_articles(as_json: bool, **options: Any) -> None:
         if as_json:
             click.echo(json.dumps(article_record(article), ensure_ascii=False))
         else:
-            assert article.published is not None
             click.echo(f"{article.published:%Y-%m-%d}  {article.id}  {article.title}")
     live.close()
 
 
 def article_record(article: Article) -> dict[str, Any]:
-    assert article.published is not None and article.updated is not None
     return {
         "id": article.id,
         "path": article.path,

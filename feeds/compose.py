@@ -17,14 +17,15 @@ import gzip
 import hashlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from typing import Any, Literal, overload
 from urllib.parse import urlencode
 
 from .cache import ByteCache
 from .images import site_images
-from .models import Article, Feed, FeedImage, FeedLink, Rendered, Selection
+from .models import Article, Feed, FeedImage, FeedLink, Rendered, Selection, Story
 from .render import FORMATS
 from .snapshot import Snapshot
 from .urls import archive_path, article_path, feed_path, feed_urn, selection_key, topic_path
@@ -128,19 +129,20 @@ def document(snap: Snapshot, request: FeedRequest) -> Rendered:
     return cached(snap, key, lambda: render_document(snap, request), depends_on(request))
 
 
-def full(snap: Snapshot, article: Article) -> Article:
-    """The article with its text, which the snapshot's text source keeps.
+def full(snap: Snapshot, article: Article) -> Story:
+    """The article with its text, which the snapshot's text source keeps (a snapshot made of
+    stories holds it already).
 
     The index is only a cache of the text: when it does not have it, the file is read
     again; when neither can give it, :class:`TextUnavailable` is raised, as an article is
     never published without its text.
     """
-    if article.summary or snap.texts is None:
+    if isinstance(article, Story):
         return article
-    text = snap.texts.text(article)
+    text = snap.texts.text(article) if snap.texts is not None else None
     if not text:
         raise TextUnavailable(article.path)
-    return replace(article, summary=text[0], body=text[1:])
+    return article.with_text(text)
 
 
 def title_of(snap: Snapshot, selection: Selection) -> str:
@@ -179,12 +181,20 @@ def archive_modified(snap: Snapshot, selection: Selection, page: int) -> datetim
     held = [*archive_items(slots, page)]
     if page < archive_pages(len(slots)):
         held += archive_items(slots, page + 1)
-    moments = [a.updated for a in held if snap.is_live(a) and a.updated]
+    moments = [a.updated for a in held if snap.is_live(a)]
     moments += [snap.gone[a.id].at for a in held if not snap.is_live(a) and a.id in snap.gone]
     return max(moments, default=None)
 
 
-def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Feed:
+@overload
+def compose(snap: Snapshot, request: FeedRequest) -> Feed[Story]: ...
+@overload
+def compose(snap: Snapshot, request: FeedRequest, with_text: Literal[True]) -> Feed[Story]: ...
+@overload
+def compose(snap: Snapshot, request: FeedRequest, with_text: Literal[False]) -> Feed[Article]: ...
+
+
+def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Feed[Any]:
     """The feed document a request names; without ``with_text``, its items lack their text."""
     articles = snap.select(request.selection)
     if request.query:
@@ -194,8 +204,7 @@ def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Fee
         items = tuple(a for a in page if snap.is_live(a))
     else:
         items = articles[: request.limit]
-    if with_text:
-        items = tuple(full(snap, a) for a in items)
+    shown: tuple[Article, ...] = tuple(full(snap, a) for a in items) if with_text else items
     title = title_of(snap, request.selection)
     if request.query:
         title += f", matching “{request.query}”"
@@ -205,7 +214,7 @@ def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Fee
     # WebSub discovery (W3C WebSub, 4): the hubs, beside the self link every document has.
     links += tuple(FeedLink("hub", hub) for hub in snap.config.hubs)
     base = snap.config.base_url
-    updated = max((a.updated for a in items if a.updated), default=None)
+    updated = max((a.updated for a in items), default=None)
     if request.page and updated is None:  # every article of the page has gone
         updated = archive_modified(snap, request.selection, request.page)
     return Feed(
@@ -215,7 +224,7 @@ def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Fee
         self_url=request.url(snap),
         html_url=base + html_path_of(request.selection),
         updated=updated or snap.newest_change,
-        items=items,
+        items=shown,
         author=snap.config.author,
         language=snap.config.language,
         topic_names=snap.topic_names,

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from .cache import ByteCache
 from .config import Config
-from .models import Article, Gone, Problem, Selection
+from .models import Article, Gone, Problem, Selection, Story
 from .search import Query, matches_text, parse_query
 from .topics import Matcher, Taxonomy
 
@@ -57,12 +57,11 @@ def departures(removed: Iterable[Article], added: Iterable[Article], at: datetim
     return [
         Gone(a.id, a.published, a.topics, at)
         for a in removed
-        if a.published is not None and (a.id not in now_in or not now_in[a.id] >= set(a.topics))
+        if a.id not in now_in or not now_in[a.id] >= set(a.topics)
     ]
 
 
 def newest_first(article: Article) -> tuple[float, str]:
-    assert article.published is not None
     return (-article.published.timestamp(), article.id)
 
 
@@ -136,7 +135,7 @@ class Snapshot:
             max(config.cache_bytes // 8, 1 << 20)
         )  # the files that hold the words of a search
         if newest_change is None:
-            newest_change = max((a.updated for a in articles if a.updated), default=EPOCH)
+            newest_change = max((a.updated for a in articles), default=EPOCH)
         self.newest_change = newest_change  # of the articles: what bodies say
         # And of articles leaving: what Last-Modified says, as it must never go back.
         self.last_change = max(newest_change, self.changes.get(EVERYTHING, EPOCH))
@@ -221,7 +220,7 @@ class Snapshot:
             )
         newest = None  # recounted only if the newest change itself went away
         if all(a.updated != self.newest_change for a in removed):
-            newest = max([self.newest_change, *(a.updated for a in added if a.updated)])
+            newest = max([self.newest_change, *(a.updated for a in added)])
         with self._lock:
             derived = {name: d.follow(touched) for name, d in self._derived.items()}
         return Snapshot(
@@ -247,8 +246,11 @@ class Snapshot:
         return (a for a in articles if a.path in found)
 
     def _holds(self, article: Article, query: str) -> bool:
-        text = self.texts.text(article) if self.texts is not None else None
-        return matches_text(article.title, text or article.paragraphs, query)
+        if isinstance(article, Story):
+            text: tuple[str, ...] | None = article.paragraphs
+        else:
+            text = self.texts.text(article) if self.texts is not None else None
+        return matches_text(article.title, text or (), query)
 
     def changed_at(self, selection: Selection) -> datetime:
         """The last time an article joined or left the feeds of a selection, as far as known."""
@@ -267,7 +269,15 @@ class Snapshot:
         if found is None:
             live = {a.id for a in articles}
             left = [
-                Article(g.id, "", "", "", (), "", published=g.published, topics=g.topics)
+                Article(
+                    id=g.id,
+                    path="",
+                    title="",
+                    digest="",
+                    published=g.published,
+                    updated=g.published,
+                    topics=g.topics,
+                )  # fmt: skip
                 for g in self.gone.values()
                 if g.id not in live and in_selection(g.topics, selection)
             ]

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .collection import FileEntry, display_path
-from .models import Article, Gone, Problem
+from .models import Gone, Indexed, Problem
 from .search import Query, words
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class FileRecord:
     """What the index knows of one file."""
 
     entry: FileEntry
-    article: Article | None  # tagged; without summary, body or dates
+    article: Indexed | None
     problems: tuple[Problem, ...]
     tagging: str | None = None
 
@@ -142,9 +142,10 @@ def _record(row: tuple) -> FileRecord:  # type: ignore[type-arg]
     shown = display_path(path)
     article = None
     if id_ is not None:
-        article = Article(
-            id_, shown, title, "", (), digest, source, author, link,
-            _moment(published), _moment(updated), _split(declared), _split(topics),
+        article = Indexed(
+            id=id_, path=shown, title=title, digest=digest, source=source, author=author,
+            link=link, published=_moment(published), updated=_moment(updated),
+            declared_topics=_split(declared), topics=_split(topics),
         )  # fmt: skip
     found = tuple(Problem(shown, reason, severity) for reason, severity in json.loads(problems)) \
         if problems else ()  # fmt: skip
@@ -545,7 +546,7 @@ class IndexStore:
         }
 
     def record_seen(
-        self, articles: list[Article], now: datetime, moments: Mapping[str, datetime] = {}
+        self, articles: list[Indexed], now: datetime, moments: Mapping[str, datetime] = {}
     ) -> dict[str, Seen]:
         """Record new ids and changed content, at ``now`` or at the id's time in ``moments``;
         return what the index now holds for them."""

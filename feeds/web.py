@@ -265,7 +265,7 @@ def render_listing(
         opml_url=snap.config.base_url + "/feeds.opml",
         search_url=snap.config.base_url + (html_path_of(selection)),
         last_modified=max(
-            [snap.changed_at(selection), *(a.updated for a in shown if a.updated)]
+            [snap.changed_at(selection), *(a.updated for a in shown)]
         ) if shown else snap.last_change,
     )  # fmt: skip
 

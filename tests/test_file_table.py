@@ -13,8 +13,7 @@ WHEN = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def article(path: str, id_: str = "same") -> Article:
-    return Article(id=id_, path=path, title=path, summary="", body=(), digest=path,
-                   published=WHEN, updated=WHEN)  # fmt: skip
+    return Article(id=id_, path=path, title=path, digest=path, published=WHEN, updated=WHEN)
 
 
 def test_of_files_sharing_an_id_the_first_path_holds_it_and_the_others_are_reported() -> None:

@@ -22,8 +22,8 @@ AT = datetime(2025, 6, 1, tzinfo=UTC)
 def article(number: int, *topics: str, day: int, digest: str = "d") -> Article:
     when = datetime(2025, 1, day, tzinfo=UTC)
     return Article(
-        id=f"a{number}", path=f"{number}.txt", title=f"Article {number}", summary="", body=(),
-        digest=digest, published=when, updated=when, topics=topics,
+        id=f"a{number}", path=f"{number}.txt", title=f"Article {number}", digest=digest,
+        published=when, updated=when, topics=topics,
     )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ import pytest
 from feeds.collection import FileEntry
 from feeds.index.files import FileTable
 from feeds.index.state import FastStart
-from feeds.models import Article, Problem
+from feeds.models import Indexed, Problem
 from feeds.search import parse_query
 from feeds.store import STATE_MAGIC, FileRecord, IndexStore
 
@@ -19,14 +19,14 @@ WHEN = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
 NOT_UTF8 = b"caf\xe9.txt".decode("utf-8", "surrogateescape")  # a Latin-1 file name
 
 
-def tagged(path: str, **fields: object) -> Article:
+def tagged(path: str, **fields: object) -> Indexed:
     values: dict[str, object] = {
-        "id": "abc", "path": path, "title": "Tokyo markets rally", "summary": "", "body": (),
-        "digest": "f" * 64, "source": "example.org", "author": "A. Writer",
-        "link": "https://example.org/a", "published": WHEN, "updated": None,
-        "declared_topics": ("japan",), "topics": ("japan", "asia"),
+        "id": "abc", "path": path, "title": "Tokyo markets rally", "digest": "f" * 64,
+        "source": "example.org", "author": "A. Writer", "link": "https://example.org/a",
+        "published": WHEN, "updated": None, "declared_topics": ("japan",),
+        "topics": ("japan", "asia"),
     }  # fmt: skip
-    return Article(**{**values, **fields})  # type: ignore[arg-type]
+    return Indexed(**{**values, **fields})  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -63,9 +63,10 @@ def test_a_file_without_an_article_keeps_its_problems(store) -> None:  # type: i
 
 
 def test_the_fast_start_state_resumes_the_table_it_was_saved_from(store) -> None:  # type: ignore[no-untyped-def]
-    first = tagged("a.txt", updated=WHEN)
-    second = tagged("b.txt", id="def", published=datetime(2025, 4, 1, tzinfo=UTC),
-                    updated=datetime(2025, 4, 2, tzinfo=UTC), link=None)  # fmt: skip
+    first = tagged("a.txt").dated(WHEN, WHEN)
+    second = tagged("b.txt", id="def", link=None).dated(
+        datetime(2025, 4, 1, tzinfo=UTC), datetime(2025, 4, 2, tzinfo=UTC)
+    )
     table = FileTable()
     for path, size in (("a.txt", 1), ("b.txt", 2), ("c.txt", 3)):
         problems = (Problem(path, "not text"),) if path == "c.txt" else ()

@@ -17,7 +17,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from .. import collection, store
@@ -357,10 +356,12 @@ class LiveIndex:
         if not moved and not arrived:
             return
         seen = self.dater.known()
-        removed = [
-            replace(before[p], published=before[p].published or seen[before[p].id].first_seen)
-            for p in moved if before[p].published or before[p].id in seen
-        ]  # fmt: skip
+        removed = []
+        for p in moved:  # as they were: dated by front matter or when first seen
+            old = before[p]
+            published = old.published or (seen[old.id].first_seen if old.id in seen else None)
+            if published is not None:
+                removed.append(old.dated(published, old.updated or published))
         added = arrived + [after[p] for p in moved if p in after]
         at = self._change_moment()
         stamped = {s: at for s in Snapshot.touched_by(removed, added) if not s.startswith("@")}

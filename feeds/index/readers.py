@@ -9,7 +9,6 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -41,7 +40,7 @@ def read_and_tag(
         if unknown:
             reason = f"unknown topics ignored: {', '.join(unknown)}"
             problems.append(Problem(article.path, reason, "warning"))
-        tagged = replace(article, body=(), summary="", topics=matcher.topics_of(article))
+        tagged = article.indexed(matcher.topics_of(article))
         record = FileRecord(entry, tagged, tuple(problems), fingerprint)
         done.append((record, (article.summary, *article.body)))
     return done

@@ -24,7 +24,6 @@ def pack(entry: FileEntry, problems: tuple[Problem, ...], dated: Article | None)
     fields = None
     if dated is not None:
         a = dated
-        assert a.published is not None and a.updated is not None  # dated: both are set
         fields = (
             a.id, a.path, a.title, a.digest, a.source, a.author, a.link,
             a.published.timestamp(), a.updated.timestamp(), a.declared_topics, a.topics,
@@ -43,8 +42,9 @@ def unpack(packed: tuple) -> tuple[FileEntry, tuple[Problem, ...], Article | Non
         when = datetime.fromtimestamp(published, UTC)
         changed = when if updated == published else datetime.fromtimestamp(updated, UTC)
         dated = Article(
-            id_, shown, title, "", (), digest, source, author, link, when, changed, declared, topics
-        )
+            id=id_, path=shown, title=title, digest=digest, source=source, author=author,
+            link=link, published=when, updated=changed, declared_topics=declared, topics=topics,
+        )  # fmt: skip
     return FileEntry(path, size, mtime_ns), found, dated
 
 
