@@ -28,6 +28,7 @@ from common import (  # noqa: E402
     HOST,
     WORK,
     Server,
+    cpu_seconds,
     feeds_command,
     free_port,
     get,
@@ -47,6 +48,7 @@ RECONCILED = "the resumed snapshot is up to date with the collection"
 @dataclass
 class Run:
     first_feed: float | None
+    cpu: float | None = None  # CPU seconds of the server's processes until then
     change_seen: float | None = None  # from writing the article until the feed holds it
     reconciled: float | None = None  # from writing the article until the comparison ended
 
@@ -86,7 +88,7 @@ def restart(folder: Path, index: Path, work: Path, limit: float) -> Run:
     staging = target.with_name("." + target.name)
     try:
         first, why = wait_for_200(server, port, FEED, server.started + limit)
-        result = Run(first)
+        result = Run(first, cpu_seconds(server.tree()))
         if first is None:
             log(f"no feed: {why}")
             return result
@@ -133,11 +135,14 @@ def main() -> None:
         runs.append(restart(folder, index, work, args.limit))
         log(f"run {n + 1}: {runs[-1]}")
     first = [r.first_feed for r in runs if r.first_feed is not None]
+    cpu = [r.cpu for r in runs if r.cpu is not None]
     seen = [r.change_seen for r in runs if r.change_seen is not None]
     done = [r.reconciled for r in runs if r.reconciled is not None]
     rows = [
         (f"{args.articles:,}", "warm restart to a full feed", seconds(statistics.median(first))
          if first else "—", ", ".join(seconds(r.first_feed) for r in runs)),
+        ("", "CPU of the server's processes until then", seconds(statistics.median(cpu))
+         if cpu else "—", ", ".join(seconds(r.cpu) for r in runs)),
         ("", "a change made then, until published", seconds(statistics.median(seen))
          if seen else "—", ", ".join(seconds(r.change_seen) for r in runs)),
         ("", "the same change, until the comparison ended", seconds(statistics.median(done))
