@@ -27,6 +27,7 @@ from ..models import Article, Problem
 from ..search import Query
 from ..snapshot import EVERYTHING, Snapshot, departures
 from ..store import FileRecord, IndexStore
+from . import compare
 from .files import FileTable
 from .readers import CHUNK, Readers
 from .state import FastStart, no_collection
@@ -156,12 +157,10 @@ class LiveIndex:
         each file looked at again then, so changes noticed meanwhile are published at once
         rather than after the whole comparison."""
         try:
-            entries, scan_problems = collection.scan(self.root)
+            now, scan_problems = compare.scan(self.root)
             with self._lock:
-                now = {e.path: e for e in entries}
-                known = self.files.entries
-                differ = {p for p, e in now.items() if known.get(p) != e} | (known.keys() - now)
-            ordered = sorted(differ)
+                found = compare.difference(now, self.files.entries)
+            ordered = sorted({e.path for e in found.changed} | found.gone)
             log.info("comparing the resumed snapshot: %d files changed meanwhile", len(ordered))
             for start in range(0, len(ordered), CHUNK):
                 self.refresh(ordered[start : start + CHUNK])
@@ -199,59 +198,23 @@ class LiveIndex:
         self._tell(before)
 
     def _full_scan(self) -> bool:
-        entries, scan_problems = collection.scan(self.root)
-        now = {e.path: e for e in entries}
-        known = self.files.entries
-        changed = {p for p, e in now.items() if known.get(p) != e}
-        removed = known.keys() - now.keys()
+        now, scan_problems = compare.scan(self.root)
+        found = compare.difference(now, self.files.entries)
         problems_moved = scan_problems != self.files.scan_problems
         self.files.scan_problems = scan_problems
-        if not changed and not removed and not problems_moved:
+        if not found and not problems_moved:
             return False
-        self._apply([now[p] for p in sorted(changed)], removed)
+        self._apply(found.changed, found.gone)
         return True
 
     def _update(self, paths: set[str]) -> bool:
         """Bring the named files, and the folders named with a trailing ``/``, up to date."""
-        entries: list[FileEntry] = []
-        gone: set[str] = set()
-        for path in sorted(paths):
-            if any(part.startswith(".") for part in path.split("/")):
-                continue
-            if path.endswith("/"):
-                if not self._update_folder(path.rstrip("/"), entries, gone):
-                    return self._full_scan()
-                continue
-            if not path.endswith(".txt"):
-                continue
-            try:
-                info = (self.root / path).stat()
-            except OSError:
-                gone.add(path)
-                continue
-            if not collection.stat.S_ISREG(info.st_mode) or (self.root / path).is_symlink():
-                return self._full_scan()  # anything unusual: let the full scan judge it
-            entry = FileEntry(path, info.st_size, min(info.st_mtime_ns, collection.MAX_MTIME_NS))
-            if self.files.entries.get(path) != entry or path in self._stale:
-                entries.append(entry)
-        gone &= self.files.entries.keys()
-        if not entries and not gone:
+        found = compare.named(self.root, paths, self.files.entries, self._stale)
+        if found is None:
+            return self._full_scan()
+        if not found:
             return False
-        self._apply(entries, gone)
-        return True
-
-    def _update_folder(self, folder: str, entries: list[FileEntry], gone: set[str]) -> bool:
-        """A folder that appeared, moved or went: scan just it. False: scan everything."""
-        if not folder or (self.root / folder).is_symlink():
-            return False
-        prefix = folder + "/"
-        found, problems = collection.scan(self.root, folder) if (self.root / folder).is_dir() \
-            else ([], [])  # fmt: skip
-        if problems:
-            return False  # links, special files: the full scan reports them
-        inside = {e.path: e for e in found}
-        entries += [e for p, e in inside.items() if self.files.entries.get(p) != e]
-        gone |= {p for p in self.files.entries if p.startswith(prefix) and p not in inside}
+        self._apply(found.changed, found.gone)
         return True
 
     def _apply(self, entries: list[FileEntry], gone: Iterable[str]) -> None:
