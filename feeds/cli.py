@@ -183,7 +183,7 @@ def article_record(article: Article) -> dict[str, Any]:
 @click.option("--all", "show_all", is_flag=True, help="Also topics that have no articles.")
 def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
     """List every topic with its parent, article count and feed URLs."""
-    from .directory import topic_records
+    from .topic_lists import topic_records
 
     live = open_index(load_config(**options))
     for record in topic_records(live.snapshot):

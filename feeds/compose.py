@@ -291,10 +291,10 @@ def render_document(snap: Snapshot, request: FeedRequest, compress: bool = True)
         changed = snap.changed_at(request.selection)
     modified = max(feed.updated, changed) if changed else feed.updated
     max_age = ARCHIVE_MAX_AGE if request.page else None
-    return finish(body, fmt.media_type, modified, max_age, compress)
+    return with_validators(body, fmt.media_type, modified, max_age, compress)
 
 
-def finish(  # type: ignore[no-untyped-def]
+def with_validators(  # type: ignore[no-untyped-def]
     body: bytes, media_type: str, last_modified, max_age: int | None = None, compress: bool = True
 ) -> Rendered:
     """Validators and the gzip form, computed once: the same bytes on every replica.

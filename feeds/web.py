@@ -28,7 +28,7 @@ from flask import (
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from . import directory, overview
+from . import overview, topic_lists
 from .changes import surrogate_keys
 from .compose import (
     FeedRequest,
@@ -37,10 +37,10 @@ from .compose import (
     cached,
     depends_on,
     document,
-    finish,
     full,
     html_path_of,
     title_of,
+    with_validators,
 )
 from .config import Config
 from .images import site_images
@@ -135,7 +135,7 @@ def page(
 def render_page(snap: Snapshot, template: str, compress: bool = True, **context: Any) -> Rendered:
     """An HTML page's bytes; needs an application context, not a request."""
     body = render_template(template, snap=snap, config=snap.config, **context).encode()
-    return finish(body, HTML, context.get("last_modified"), compress=compress)
+    return with_validators(body, HTML, context.get("last_modified"), compress=compress)
 
 
 def redirect_to(snap: Snapshot, url: str) -> Response:
@@ -320,7 +320,7 @@ def stylesheet() -> Response:
 def render_stylesheet(snap: Snapshot, compress: bool = True) -> Rendered:
     """The pages' one stylesheet: a file of its own, fetched once, rather than in every page."""
     body = (Path(__file__).parent / "templates" / "style.css").read_bytes()
-    return finish(body, CSS, None, compress=compress)
+    return with_validators(body, CSS, None, compress=compress)
 
 
 @bp.get("/topics.json")
@@ -330,13 +330,13 @@ def topics_json() -> Response:
 
 
 def render_topics_json(snap: Snapshot, compress: bool = True) -> Rendered:
-    return finish(directory.topics_json(snap), JSON, snap.last_change, compress=compress)
+    return with_validators(topic_lists.topics_json(snap), JSON, snap.last_change, compress=compress)
 
 
 @bp.get("/feeds.opml")
 def subscriptions() -> Response:
     """Every topic, nested by the hierarchy; ``?set=countries`` or ``?topics=a,b``: lists by
-    region without the overlaps of the full one (feeds.directory)."""
+    region without the overlaps of the full one (feeds.topic_lists)."""
     snap = snapshot()
     extension = request.args.get("format", "rss")
     if extension not in FORMATS:
@@ -365,10 +365,10 @@ def render_opml(
 ) -> Rendered:
     """An OPML list: every topic, or by region the countries or the ``chosen`` topics."""
     if countries or chosen is not None:
-        body = directory.opml_by_region(snap, extension, chosen)
+        body = topic_lists.opml_by_region(snap, extension, chosen)
     else:
-        body = directory.opml(snap, extension)
-    return finish(body, directory.OPML_TYPE, snap.last_change, compress=compress)
+        body = topic_lists.opml(snap, extension)
+    return with_validators(body, topic_lists.OPML_TYPE, snap.last_change, compress=compress)
 
 
 def opml_topics(snap: Snapshot) -> list[str] | None:

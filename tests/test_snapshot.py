@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.compose import cached, finish
+from feeds.compose import cached, with_validators
 from feeds.config import Config
 from feeds.models import Article, Problem, Selection
 from feeds.snapshot import EVERYTHING, Snapshot
@@ -87,7 +87,7 @@ def test_documents_of_untouched_topics_follow_into_the_next_snapshot() -> None:
     def render(name: str):  # type: ignore[no-untyped-def]
         def make():  # type: ignore[no-untyped-def]
             made.append(name)
-            return finish(name.encode(), "text/plain", None)
+            return with_validators(name.encode(), "text/plain", None)
 
         return make
 
