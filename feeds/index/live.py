@@ -17,7 +17,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 
 from .. import collection, store
 from ..collection import FileEntry
@@ -25,10 +24,11 @@ from ..config import Config
 from ..dates import Dater
 from ..models import Article, Problem
 from ..search import Query
-from ..snapshot import EVERYTHING, Snapshot, departures
+from ..snapshot import Snapshot
 from ..store import FileRecord, IndexStore
 from . import compare
 from .files import FileTable
+from .history import ChangeLog
 from .readers import CHUNK, Readers
 from .state import FastStart, no_collection
 from .tagging import TaxonomySource
@@ -66,6 +66,7 @@ class LiveIndex:
         self.readers = Readers(self.root)
         self.files = FileTable()
         self.fast_start = FastStart(self.store)
+        self.history = ChangeLog(self.store)
         self.texts = StoredTexts(self.store, self.reread)
         self.watcher = Watcher(
             self.root, config.reload_interval, self.check,
@@ -193,7 +194,7 @@ class LiveIndex:
         """Swap in a snapshot made whole, dating what it changed."""
         before = self.snapshot
         after.requested = before.requested
-        self._date_change(before, after)
+        self.history.whole(before, after)
         self.snapshot = after
         self._tell(before)
 
@@ -241,10 +242,9 @@ class LiveIndex:
         added = [a for i, a in after.items() if before.get(i) is not a]
         before_snapshot = self.snapshot
         self.snapshot = self.snapshot.apply(
-            removed, added, self._reported_problems(), self._change_moment()
+            removed, added, self._reported_problems(), self.history.moment()
         )
-        self.store.record_gone(self.snapshot.departed)
-        self.store.record_changes(self.snapshot.stamped)
+        self.history.applied(self.snapshot)
         log.info("snapshot: %d changed, %d removed files", len(entries), len(gone))
         self._tell(before_snapshot)
 
@@ -255,29 +255,6 @@ class LiveIndex:
             self.on_change(before, self.snapshot)
         except Exception:  # whoever listens never takes the index down
             log.exception("telling of a new snapshot failed")
-
-    def _change_moment(self) -> datetime:
-        """When a change is dated: the next whole second, and after every earlier change, so
-        a client that saw the previous state never has a date as late as this change."""
-        latest = max((t.timestamp() for t in self.store.changes().values()), default=0.0)
-        return datetime.fromtimestamp(max(int(time.time()) + 1, int(latest) + 1), UTC)
-
-    def _date_change(self, before: Snapshot, after: Snapshot) -> None:
-        """Date a change found by comparing whole snapshots (new topics, a rebuilt index)."""
-        removed = [a for a in before.articles if after.by_id.get(a.id) != a]
-        added = [a for a in after.articles if before.by_id.get(a.id) != a]
-        retitled = before.taxonomy != after.taxonomy  # names and links may differ anywhere
-        if not removed and not added and not retitled:
-            return
-        at = self._change_moment()
-        touched = Snapshot.touched_by(removed, added)
-        if retitled:
-            touched |= set(before.taxonomy.topics) | set(after.taxonomy.topics)
-        stamped = {s: at for s in touched if not s.startswith("@")}
-        self.store.record_changes(stamped | {EVERYTHING: at})
-        self.store.record_gone(departures(removed, added, at))
-        after.changes, after.gone = self.store.changes(), self.store.gone()
-        after.last_change = max(after.last_change, at)
 
     def _rebuild(self, known: dict[str, FileRecord], offline: bool = False) -> Snapshot:
         """A whole new snapshot: at start-up, and when the topics change."""
@@ -300,36 +277,11 @@ class LiveIndex:
         self.files.scan_problems = scan_problems
         self.files.fill(records.values(), self._date(list(records.values())))
         if offline and known:
-            self._date_offline_changes(known)
+            before = {p: r.article for p, r in known.items() if r.article is not None}
+            self.history.offline(before, self.files.articles, self.dater.known())
         snapshot = self._snapshot(self.files.owners().values())
         log.info("snapshot: %d articles, %d re-read", len(snapshot.articles), len(results))
         return snapshot
-
-    def _date_offline_changes(self, known: dict[str, FileRecord]) -> None:
-        """Date the changes made while no server followed the collection, found by comparing
-        what the index knew with what the files hold now, as a change seen now."""
-        before = {p: r.article for p, r in known.items() if r.article is not None}
-        after = self.files.articles
-        moved = [
-            p
-            for p, a in before.items()
-            if p not in after or (after[p].digest, after[p].topics) != (a.digest, a.topics)
-        ]
-        arrived = [after[p] for p in after.keys() - before.keys()]
-        if not moved and not arrived:
-            return
-        seen = self.dater.known()
-        removed = []
-        for p in moved:  # as they were: dated by front matter or when first seen
-            old = before[p]
-            published = old.published or (seen[old.id].first_seen if old.id in seen else None)
-            if published is not None:
-                removed.append(old.dated(published, old.updated or published))
-        added = arrived + [after[p] for p in moved if p in after]
-        at = self._change_moment()
-        stamped = {s: at for s in Snapshot.touched_by(removed, added) if not s.startswith("@")}
-        self.store.record_changes(stamped | {EVERYTHING: at})
-        self.store.record_gone(departures(removed, added, at))
 
     def _read(self, entries: list[FileEntry]) -> list[FileRecord]:
         """Parse and tag files and store what they gave; the texts go to disk, not memory."""
