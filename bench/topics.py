@@ -43,7 +43,8 @@ from pathlib import Path
 
 from feeds.collection import parse_article
 from feeds.models import Article
-from feeds.topics import Matcher, Verdict, load_taxonomy
+from feeds.taxonomy import load_taxonomy
+from feeds.topics import Matcher, Verdict
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

@@ -23,7 +23,8 @@ from .config import Config
 from .models import Article, Problem, Rendered, Selection
 from .search import matches, parse_query
 from .store import Gone
-from .topics import Matcher, Taxonomy
+from .taxonomy import Taxonomy
+from .topics import Matcher
 from .urls import selection_key, topic_path
 
 if TYPE_CHECKING:

@@ -35,7 +35,8 @@ from .dates import Dater
 from .index import EVERYTHING, Snapshot, departures
 from .models import Article, Problem
 from .store import RETRY_SECONDS, FileRecord, IndexStore, pack, unpack
-from .topics import Matcher, Taxonomy, TaxonomyError, load_taxonomy
+from .taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+from .topics import Matcher
 
 log = logging.getLogger(__name__)
 

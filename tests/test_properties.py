@@ -20,7 +20,8 @@ from feeds.compose import FeedRequest, render_document
 from feeds.config import Config
 from feeds.index import Snapshot
 from feeds.models import Selection
-from feeds.topics import Matcher, load_taxonomy
+from feeds.taxonomy import load_taxonomy
+from feeds.topics import Matcher
 
 TAXONOMY = load_taxonomy()
 MATCHER = Matcher(TAXONOMY)
