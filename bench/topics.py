@@ -49,7 +49,7 @@ from feeds.topics import Matcher, Verdict
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
-from common import write_section  # noqa: E402  # the bench folder's shared helpers
+from report import write_section  # noqa: E402
 
 CORPUS = Path(os.environ.get("FEEDS_BENCH_CORPUS") or ROOT.parent / "shared/corpus/reuters-train")
 SECTION = "topics"

@@ -5,7 +5,7 @@ measuring. Each server runs on core 0, wrk on core 1, over loopback. Scenarios: 
 feed (200) and a revalidation (304 with If-None-Match), each with and without
 ``Accept-Encoding: gzip``; the contenders alternate, RUNS runs each, and the medians are kept.
 
-    python bench/http.py [--runs 5] [--seconds 5] [--connections 256] [--articles 1000]
+    python bench/serving.py [--runs 5] [--seconds 5] [--connections 256] [--articles 1000]
 """
 
 from __future__ import annotations
@@ -16,38 +16,33 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import (  # noqa: E402
-    HOST,
-    WORK,
+from folders import WORK
+from generate import collection
+from probe import HOST, free_port, get, wait_for_200
+from processes import (
     Server,
     count_log,
-    ensure_nginx,
-    ensure_tool,
     feeds_command,
-    feeds_settings,
-    free_port,
-    get,
-    log,
-    machine,
-    median,
     other_work,
     process_names,
     run_measured,
     server_name,
+)
+from report import (
+    feeds_settings,
+    log,
+    machine,
+    median,
     table,
     tool_version,
-    wait_for_200,
     wait_until_quiet,
     write_section,
 )
-from generate import collection  # noqa: E402
+from tools import installed
 
 SERVER_CPU = "0"
 CLIENT_CPU = "1" if (os.cpu_count() or 1) > 1 else "0"
@@ -236,7 +231,7 @@ def scenario_headers(scenario: Scenario, port: int, path: str) -> dict[str, str]
 def setup_servers(
     work: Path, articles: int
 ) -> tuple[Server, Server, dict[str, int], dict[str, object]]:
-    nginx_path = ensure_nginx()
+    nginx_path = installed("nginx", "nginx")
     folder = collection(articles)
     ports = {"nginx": free_port(), "feeds": free_port()}
     base_url = f"http://{HOST}:{ports['nginx']}"
@@ -281,7 +276,7 @@ def setup_servers(
 
 def measure(args: argparse.Namespace) -> None:
     work = WORK / "http"
-    wrk_path = ensure_tool("wrk")
+    wrk_path = installed("wrk")
     wait_until_quiet(args.quiet)
     nginx, feeds, ports, facts = setup_servers(work, args.articles)
     try:
@@ -399,7 +394,7 @@ Machine:
 
 {machine({"nginx": str(facts["nginx"]), "wrk": tool_version("wrk", "-v")})}
 """
-    write_section("http", "HTTP", body)
+    write_section("serving", "HTTP", body)
 
 
 def main() -> None:
