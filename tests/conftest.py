@@ -1,10 +1,12 @@
-"""Shared fixtures: a collection copied per test, the app, its client and the CLI runner."""
+"""Shared fixtures: a collection copied per test, the settings of a test app, the app (or
+several, each closed at the end of its test), its client and the CLI runner."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -31,23 +33,44 @@ def collection(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture
-def settings(collection: Path, tmp_path: Path) -> dict[str, object]:
+def app_settings(collection: Path, index: Path, **more: object) -> dict[str, object]:
+    """The settings of a test app: its two folders, a fixed base URL, dates from the files
+    alone (never a git history the test did not make) and no reloading."""
     return {
         "collection": str(collection),
-        "index": str(tmp_path / "index"),
+        "index": str(index),
         "base_url": BASE_URL,
         "git_dates": False,
         "reload_interval": 0,
+        **more,
     }
 
 
 @pytest.fixture
-def app(settings: dict[str, object]) -> Iterator[object]:
-    app = create_app(settings, watch=False)
+def settings(collection: Path, tmp_path: Path) -> dict[str, object]:
+    return app_settings(collection, tmp_path / "index")
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., Any]]:
+    """``make_app(settings, watch=False, ...)``: ``create_app`` whose index is closed at the end
+    of the test, whatever happens (closing it earlier as well is allowed: a restart)."""
+    made: list[Any] = []
+
+    def make(settings: Mapping[str, object], *, watch: bool = False, **options: Any) -> Any:
+        made.append(create_app(settings, watch=watch, **options))
+        return made[-1]
+
+    yield make
+    for app in made:
+        app.extensions["feeds"].close()
+
+
+@pytest.fixture
+def app(settings: dict[str, object], make_app: Callable[..., Any]) -> object:
+    app = make_app(settings)
     app.config["TESTING"] = True
-    yield app
-    app.extensions["feeds"].close()
+    return app
 
 
 @pytest.fixture
