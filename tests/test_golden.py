@@ -21,12 +21,10 @@ def test_feed_matches_its_golden_file(client, request: pytest.FixtureRequest, na
     assert body == golden.read_bytes(), f"{name} changed: review it, then run `make golden`"
 
 
-def test_output_is_byte_stable_across_restarts(settings) -> None:
-    from feeds import create_app
-
+def test_output_is_byte_stable_across_restarts(settings, make_app) -> None:
     bodies = []
     for _ in range(2):
-        app = create_app(settings, watch=False)
+        app = make_app(settings)
         bodies.append([app.test_client().get(f"/feeds/{name}").data for name in DOCUMENTS])
         app.extensions["feeds"].close()
     assert bodies[0] == bodies[1]
