@@ -3,6 +3,7 @@ several, each closed at the end of its test), its client and the CLI runner."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -16,6 +17,7 @@ from feeds import create_app
 DATA = Path(__file__).parent / "data"
 SEEDS = Path(__file__).parent.parent / "seeds"
 SHARED = Path(__file__).parent.parent.parent / "shared"
+README = Path(__file__).parent.parent / "README.md"
 BASE_URL = "http://feeds.test"
 
 
@@ -95,3 +97,30 @@ def write_article(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def readme_code(heading: str, language: str) -> str:
+    """The first ``language`` code block in the README's section ``heading`` (up to the next
+    heading): the configurations tests run are the ones the README shows."""
+    lines = iter(README.read_text().splitlines())
+    assert heading in lines, f"README has no section {heading!r}"
+    for line in lines:
+        if line.startswith("#"):
+            break
+        if line == "```" + language:
+            block = list(itertools.takewhile(lambda code: code != "```", lines))
+            return "\n".join(block) + "\n"
+        if line.startswith("```"):  # another block: skip it, headings and all
+            for code in lines:
+                if code == "```":
+                    break
+    raise AssertionError(f"README section {heading!r} has no {language} block")
+
+
+def adapted(text: str, changes: Mapping[str, str]) -> str:
+    """``text`` with each key replaced by its value; a key ``text`` lacks fails the test, so a
+    README that changes what a test adapts is noticed."""
+    for old, new in changes.items():
+        assert old in text, f"{old!r} is no longer in:\n{text}"
+        text = text.replace(old, new)
+    return text
