@@ -20,6 +20,11 @@ from folders import WORK
 
 from feeds.server import SERVERS
 
+# The server under test runs on one core and the load generator on another (on a machine with
+# only one, on the same), so that neither takes the other's time: `taskset -c` takes these.
+SERVER_CPU = "0"
+CLIENT_CPU = "1" if (os.cpu_count() or 1) > 1 else "0"
+
 
 def feeds_command() -> list[str]:
     """The ``feeds`` command of the environment running the benchmark."""

@@ -28,7 +28,7 @@ from pathlib import Path
 from folders import WORK
 from generate import collection
 from probe import HOST, free_port, wait_for_200
-from processes import Server, feeds_command, process_tree, status_kb
+from processes import CLIENT_CPU, SERVER_CPU, Server, feeds_command, process_tree, status_kb
 from report import (
     feeds_settings,
     log,
@@ -44,8 +44,6 @@ from tools import installed
 
 from feeds.config import Config
 
-SERVER_CPU = "0"
-CLIENT_CPU = 1 if (os.cpu_count() or 1) > 1 else 0
 FEED = "/feeds/all.rss"
 DISTINCT_SEARCHES = 3000
 
@@ -145,7 +143,7 @@ def memory_after_searches(
 
 def measure(args: argparse.Namespace) -> None:
     wrk_path = installed("wrk")
-    os.sched_setaffinity(0, {CLIENT_CPU})  # the searchers share wrk's core, not the server's
+    os.sched_setaffinity(0, {int(CLIENT_CPU)})  # the searchers share wrk's core, not the server's
     wait_until_quiet(args.quiet)
     folder = collection(args.articles)
     words = vocabulary(folder)

@@ -24,6 +24,8 @@ from folders import WORK
 from generate import collection
 from probe import HOST, free_port, get, wait_for_200
 from processes import (
+    CLIENT_CPU,
+    SERVER_CPU,
     Server,
     count_log,
     feeds_command,
@@ -44,8 +46,6 @@ from report import (
 )
 from tools import installed
 
-SERVER_CPU = "0"
-CLIENT_CPU = "1" if (os.cpu_count() or 1) > 1 else "0"
 NGINX_CONF = """\
 daemon off;
 worker_processes 1;
