@@ -39,7 +39,7 @@ from report import (
     wait_until_quiet,
     write_section,
 )
-from serving import wrk
+from serving import load_options, wrk
 from tools import installed
 
 from feeds.config import Config
@@ -226,14 +226,7 @@ Machine:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--articles", type=int, default=2000)
-    parser.add_argument("--quiet", type=float, default=60,
-                        help="seconds to wait for other work to stop")  # fmt: skip
-    args = parser.parse_args()
+    args = load_options(__doc__, runs=3, connections=64, articles=2000, quiet=60)
     started = time.monotonic()
     measure(args)
     log(f"search bench done in {time.monotonic() - started:.0f} s")

@@ -397,16 +397,23 @@ Machine:
     write_section("serving", "HTTP", body)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=256)
-    parser.add_argument("--articles", type=int, default=1000)
+def load_options(
+    doc: str, runs: int, connections: int, articles: int, quiet: float
+) -> argparse.Namespace:
+    """The command line of a benchmark that loads a server with wrk, with its defaults."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--seconds", type=int, default=5, help="of each wrk run")
+    parser.add_argument("--connections", type=int, default=connections)
+    parser.add_argument("--articles", type=int, default=articles)
     parser.add_argument(
-        "--quiet", type=float, default=120, help="seconds to wait for other work to stop"
+        "--quiet", type=float, default=quiet, help="seconds to wait for other work to stop"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = load_options(__doc__, runs=5, connections=256, articles=1000, quiet=120)
     if (os.cpu_count() or 1) < 2:
         log("fewer than 2 cores: server and wrk will share one")
     started = time.monotonic()
