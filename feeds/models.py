@@ -47,7 +47,7 @@ class Problem:
 # path segment and a front matter value, so the same pattern holds wherever one is read.
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # The selection of every article, as feed paths spell it: no topic may take it as its slug.
-EVERYTHING = "all"
+ALL_ARTICLES = "all"
 
 
 @dataclass(frozen=True, slots=True)

