@@ -18,6 +18,14 @@ def test_every_setting_is_in_the_readme_table() -> None:
         assert setting.help in table, f"help text of {setting.name} differs from the README"
 
 
+def test_the_readme_gives_each_setting_its_default() -> None:
+    table = README.split("<!-- settings-table -->")[1].split("<!-- /settings-table -->")[0]
+    shown = dict(re.findall(r"^\| `FEEDS_([A-Z_]+)` \| ([^|]+?) \|", table, re.MULTILINE))
+    for setting in SETTINGS:
+        if setting.default != "":  # an empty default is described in words
+            assert shown[setting.name.upper()] == f"`{setting.default}`", setting.name
+
+
 def test_every_setting_is_read_from_the_environment() -> None:
     environ = {"FEEDS_PORT": "9000", "FEEDS_GIT_DATES": "0", "FEEDS_RELOAD_INTERVAL": "0.5"}
     config = Config.load(environ=environ)
