@@ -16,6 +16,7 @@ from servers import feeds_serve, get
 from conftest import BASE_URL, write_article
 from feeds import create_app
 from feeds.cli import main
+from feeds.server import SERVERS
 
 
 def args(settings: dict[str, object]) -> list[str]:
@@ -95,7 +96,7 @@ def test_build_replaces_the_previous_output_whole(runner, settings, tmp_path: Pa
     assert (out / "feeds" / "korea.rss").exists()
 
 
-@pytest.mark.parametrize("name", ["granian", "gunicorn"])
+@pytest.mark.parametrize("name", SERVERS)
 def test_serve_on_127_0_0_1(collection: Path, tmp_path: Path, name: str) -> None:
     with feeds_serve(collection, tmp_path / "server", server=name, reload_interval="0.2") as url:
         assert url.startswith("http://127.0.0.1:")
