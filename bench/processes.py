@@ -198,14 +198,6 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
-@contextlib.contextmanager
-def running(server: Server) -> Iterator[Server]:
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @dataclass
 class Measured:
     """A finished command: wall and CPU seconds, peak memory, exit status, output tail."""
