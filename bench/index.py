@@ -31,7 +31,7 @@ from processes import (
     pss_kb,
     server_name,
 )
-from report import feeds_settings, fmt_kb, log, machine, table, wait_until_quiet, write_section
+from report import feeds_settings, fmt_kb, log, publish, table, wait_until_quiet
 
 FEED = "/feeds/all.rss"
 SETTLE_WINDOW = 3.0  # seconds; longer than the shipped reload interval of 2 s
@@ -291,12 +291,8 @@ article should keep its ETag, one with it should not.
 Server log lines over both starts:
 
 {table(["Articles", "Server", *log_header], logs)}
-
-Machine:
-
-{machine()}
 """
-    write_section("index", "Index", body)
+    publish("index", "Index", body)
 
 
 def main() -> None:

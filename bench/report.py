@@ -123,3 +123,8 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def publish(name: str, title: str, body: str, versions: dict[str, str] | None = None) -> None:
+    """Write a benchmark's section, its findings followed by the machine and the versions."""
+    write_section(name, title, f"{body.strip()}\n\nMachine:\n\n{machine(versions)}\n")

@@ -29,16 +29,7 @@ from folders import WORK
 from generate import collection
 from probe import HOST, free_port, wait_for_200
 from processes import CLIENT_CPU, SERVER_CPU, Server, feeds_command, process_tree, status_kb
-from report import (
-    feeds_settings,
-    log,
-    machine,
-    median,
-    table,
-    tool_version,
-    wait_until_quiet,
-    write_section,
-)
+from report import feeds_settings, log, median, publish, table, tool_version, wait_until_quiet
 from serving import load_options, wrk
 from tools import installed
 
@@ -217,12 +208,8 @@ collection, `limit` 50 to 99, so most documents are large: {size / 1024:,.0f} Ki
 average). The worker's resident memory went from {before / 1024:.0f} MiB to
 {after / 1024:.0f} MiB: **{grown:+.0f} MiB**, against a target of FEEDS_CACHE_BYTES
 ({cache / 1024 / 1024:.0f} MiB) plus 50 MB = {target:.0f} MiB. {errors} errors.
-
-Machine:
-
-{machine({"wrk": tool_version("wrk", "-v")})}
 """
-    write_section("search", "Search and memory", body)
+    publish("search", "Search and memory", body, {"wrk": tool_version("wrk", "-v")})
 
 
 def main() -> None:

@@ -34,16 +34,7 @@ from processes import (
     run_measured,
     server_name,
 )
-from report import (
-    feeds_settings,
-    log,
-    machine,
-    median,
-    table,
-    tool_version,
-    wait_until_quiet,
-    write_section,
-)
+from report import feeds_settings, log, median, publish, table, tool_version, wait_until_quiet
 from tools import installed
 
 NGINX_CONF = """\
@@ -389,12 +380,9 @@ Before measuring, both servers were asked for the same URLs:
 - nginx's ETag is its own (file mtime and size), so the two ETags differ by design; each
   server's 304 scenario sends that server's current ETag for that encoding.
 - feeds log after the runs: {", ".join(problems)}.
-
-Machine:
-
-{machine({"nginx": str(facts["nginx"]), "wrk": tool_version("wrk", "-v")})}
 """
-    write_section("serving", "HTTP", body)
+    versions = {"nginx": str(facts["nginx"]), "wrk": tool_version("wrk", "-v")}
+    publish("serving", "HTTP", body, versions)
 
 
 def load_options(
