@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+from conftest import README as README_FILE
 from feeds.config import SETTINGS, Config
 
-README = (Path(__file__).parent.parent / "README.md").read_text()
+README = README_FILE.read_text()
 
 
 def test_every_setting_is_in_the_readme_table() -> None:
