@@ -49,7 +49,7 @@ from feeds.topics import Matcher, Verdict
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
-from report import write_section  # noqa: E402
+from report import code_version, write_section  # noqa: E402
 
 CORPUS = Path(os.environ.get("FEEDS_BENCH_CORPUS") or ROOT.parent / "shared/corpus/reuters-train")
 SECTION = "topics"
@@ -449,16 +449,6 @@ def machine(cores: int) -> str:
             f"- Load average at the end: {os.getloadavg()[0]:.2f}",
         ]
     )
-
-
-def code_version() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--", "feeds")
-    return commit + (" with uncommitted changes to the code" if dirty else "")
 
 
 if __name__ == "__main__":
