@@ -146,29 +146,23 @@ def wrk(
     return parse_wrk(done.stdout)
 
 
-def topic_counts(folder: Path, index: Path) -> dict[str, int]:
-    """Articles per topic, from ``feeds list --json``."""
+def listed(folder: Path, index: Path) -> list[dict[str, object]]:
+    """Every article of the collection, newest first, as ``feeds list --json`` gives them."""
     done = subprocess.run(
         [*feeds_command(), "list", "--json", "--collection", str(folder), "--index", str(index)],
         capture_output=True,
         text=True,
         check=True,
     )
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def topic_counts(articles: list[dict[str, object]]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for line in done.stdout.splitlines():
-        for slug in json.loads(line)["topics"]:
+    for article in articles:
+        for slug in article["topics"]:  # type: ignore[attr-defined]
             counts[slug] = counts.get(slug, 0) + 1
     return counts
-
-
-def first_article(folder: Path, index: Path) -> str:
-    done = subprocess.run(
-        [*feeds_command(), "list", "--json", "--collection", str(folder), "--index", str(index)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return str(json.loads(done.stdout.splitlines()[0])["id"])
 
 
 def media_type(value: str) -> str:
@@ -271,10 +265,11 @@ def measure(args: argparse.Namespace) -> None:
     wait_until_quiet(args.quiet)
     nginx, feeds, ports, facts = setup_servers(work, args.articles)
     try:
-        counts = topic_counts(facts["folder"], facts["index"])  # type: ignore[arg-type]
+        articles = listed(facts["folder"], facts["index"])  # type: ignore[arg-type]
+        counts = topic_counts(articles)
         slug = max(counts, key=lambda s: (counts[s], s)) if counts else "all"
         path = f"/feeds/{slug}.rss"
-        article = first_article(facts["folder"], facts["index"])  # type: ignore[arg-type]
+        article = articles[0]["id"]
         checked = [path, f"/feeds/{slug}.atom", "/feeds/all.rss", "/", f"/articles/{article}"]
         if slug != "all":
             checked.insert(3, f"/topics/{slug}")
