@@ -19,6 +19,8 @@ SEEDS = Path(__file__).parent.parent / "seeds"
 SHARED = Path(__file__).parent.parent.parent / "shared"
 README = Path(__file__).parent.parent / "README.md"
 BASE_URL = "http://feeds.test"
+# A subject topic of a collection's own topics.toml, for the market reports of history tests.
+MARKETS = '[topics.markets]\nname = "Markets"\nkind = "subject"\nterms = ["market", "markets"]\n'
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

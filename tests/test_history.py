@@ -9,10 +9,9 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import BASE_URL, app_settings, write_article
+from conftest import BASE_URL, MARKETS, app_settings, write_article
 
 FH = "http://purl.org/syndication/history/1.0"
-TOPICS = '[topics.markets]\nname = "Markets"\nkind = "subject"\nterms = ["market", "markets"]\n'
 COUNT = 47
 
 
@@ -20,7 +19,7 @@ COUNT = 47
 def history_app(make_app, tmp_path: Path):  # type: ignore[no-untyped-def]
     folder = tmp_path / "c"
     folder.mkdir()
-    (folder / "topics.toml").write_text(TOPICS)
+    (folder / "topics.toml").write_text(MARKETS)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     for n in range(COUNT):
         when = (start + timedelta(days=n)).isoformat()

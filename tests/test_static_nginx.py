@@ -22,7 +22,7 @@ from servers import (
     nginx,
 )
 
-from conftest import adapted, readme_code
+from conftest import adapted, app_settings, readme_code
 from feeds import create_app
 from feeds.static import file_for, site_urls
 
@@ -65,11 +65,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
         command, env=feeds_env(), capture_output=True, text=True, timeout=BUILD_SECONDS
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    app = create_app(
-        {"collection": str(collection), "index": str(root / "index"), "base_url": base_url,
-         "git_dates": False, "reload_interval": 0},
-        watch=False,
-    )  # fmt: skip
+    app = create_app(app_settings(collection, root / "index", base_url=base_url), watch=False)
     urls = site_urls(app.extensions["feeds"].snapshot)
     app.extensions["feeds"].close()
     with (

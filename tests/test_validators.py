@@ -13,9 +13,8 @@ import feedparser
 import pytest
 from werkzeug.http import parse_date
 
-from conftest import BASE_URL, write_article
+from conftest import BASE_URL, MARKETS, app_settings, write_article
 
-TOPICS = '[topics.markets]\nname = "Markets"\nkind = "subject"\nterms = ["market", "markets"]\n'
 COUNT = 70  # markets: 3 archive pages and a feed
 URLS = ["/feeds/japan.rss", "/feeds/all.atom", "/feeds/japan.json?limit=5", "/topics/japan",
         "/", "/topics.json", "/feeds.opml", "/feeds/japan,korea.rss"]  # fmt: skip
@@ -95,15 +94,14 @@ def test_two_changes_in_one_second_have_two_dates(open_app, settings, collection
 def market_settings(tmp_path: Path) -> dict[str, object]:
     folder = tmp_path / "c"
     folder.mkdir()
-    (folder / "topics.toml").write_text(TOPICS)
+    (folder / "topics.toml").write_text(MARKETS)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     for n in range(COUNT):
         where = "Tokyo and Japan" if n % 2 else "Seoul and South Korea"
         write_article(folder, f"a{n:02d}_{n:016x}.txt", f"Market report {n}",
                       f"The market moved on day {n} in {where}.", "Markets were busy.",
                       date=(start + timedelta(days=n)).isoformat())  # fmt: skip
-    return {"collection": str(folder), "index": str(tmp_path / "i"), "base_url": BASE_URL,
-            "git_dates": False, "reload_interval": 0}  # fmt: skip
+    return app_settings(folder, tmp_path / "i")
 
 
 def archive(client, topic: str) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
