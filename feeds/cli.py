@@ -11,15 +11,17 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .config import DEFAULTS, Config
-from .live import LiveIndex
 from .models import Article
 from .server import SERVERS
 from .timestamps import rfc3339
+
+if TYPE_CHECKING:
+    from .index.live import LiveIndex
 
 collection_option = click.option(
     "--collection",
@@ -67,6 +69,8 @@ def reports_file_errors(command: Command) -> Command:
 
 
 def open_index(config: Config) -> LiveIndex:
+    from .index.live import LiveIndex  # not needed to start a server: its workers import it
+
     try:
         return LiveIndex(config)
     except FileNotFoundError as exc:
@@ -120,7 +124,7 @@ def check(**options: Any) -> None:
     from .collection import scan
 
     # The problems are printed below, once: not logged to standard error as well.
-    logging.getLogger("feeds.live").setLevel(logging.ERROR)
+    logging.getLogger("feeds.index").setLevel(logging.ERROR)
     live = open_index(load_config(**options))
     snap = live.snapshot
     for problem in snap.problems:
@@ -162,13 +166,11 @@ def list_articles(as_json: bool, **options: Any) -> None:
         if as_json:
             click.echo(json.dumps(article_record(article), ensure_ascii=False))
         else:
-            assert article.published is not None
             click.echo(f"{article.published:%Y-%m-%d}  {article.id}  {article.title}")
     live.close()
 
 
 def article_record(article: Article) -> dict[str, Any]:
-    assert article.published is not None and article.updated is not None
     return {
         "id": article.id,
         "path": article.path,
@@ -187,7 +189,7 @@ def article_record(article: Article) -> dict[str, Any]:
 @click.option("--all", "show_all", is_flag=True, help="Also topics that have no articles.")
 def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
     """List every topic with its parent, article count and feed URLs."""
-    from .directory import topic_records
+    from .topic_lists import topic_records
 
     live = open_index(load_config(**options))
     for record in topic_records(live.snapshot):
@@ -268,16 +270,14 @@ def _ping(config: Config, urls: list[str]) -> None:
 def explain(file: Path, slug: str | None, as_json: bool, collection: Path | None) -> None:
     """Show why FILE is or is not in each topic: the terms found, where, the score, the verdict."""
     from .collection import ArticleError, parse_article
-    from .taxonomy import TaxonomyError, load_taxonomy
+    from .index.tagging import load_configured
+    from .taxonomy import TaxonomyError
     from .topics import Matcher
 
     config = load_config(collection=collection)
-    extra = [config.collection_path / "topics.toml"]
-    if config.taxonomy:
-        extra.append(Path(config.taxonomy))
     try:
         article, _ = parse_article(file.read_bytes(), str(file))
-        taxonomy = load_taxonomy(*[path for path in extra if path.is_file()])
+        taxonomy = load_configured(config)
     except (ArticleError, TaxonomyError) as exc:
         raise click.ClickException(str(exc)) from None
     if slug is not None and slug not in taxonomy:

@@ -35,10 +35,10 @@ from typing import Any
 
 from .compose import FeedRequest, archive_pages, compose, render_document
 from .images import IMAGE_PATHS
-from .index import Snapshot
 from .models import Rendered, Selection
 from .render import FORMATS
 from .server import exit_with_parent
+from .snapshot import Snapshot
 from .urls import archive_path, article_path, feed_path, selection_key, topic_path
 from .web import (
     render_article,

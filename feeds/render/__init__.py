@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..models import Feed
+from ..models import Feed, Story
 from . import atom, jsonfeed, rss
 
 
@@ -19,7 +19,7 @@ class Format:
     label: str  # shown to people: "RSS 2.0"
     media_type: str  # the Content-Type, charset included where it applies
     link_type: str  # the bare media type, for <link type="...">
-    render: Callable[[Feed], bytes]
+    render: Callable[[Feed[Story]], bytes]
 
 
 FORMATS: dict[str, Format] = {

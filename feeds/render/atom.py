@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..models import Feed
+from ..models import Feed, Story
 from .common import add_entry, generator, item_summary, source_url
 
 MEDIA_TYPE = "application/atom+xml"
 
 
-def render(feed: Feed) -> bytes:
+def render(feed: Feed[Story]) -> bytes:
     fg = generator(feed, MEDIA_TYPE)
     for article in feed.items:
         entry = add_entry(fg, feed, article)

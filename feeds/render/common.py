@@ -16,9 +16,9 @@ import nh3
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from .. import __version__
-from ..models import Article, Feed
+from ..models import Feed, Story
 from ..urls import article_urn
+from ..version import __version__
 from .extension import FeedsEntryExtension, FeedsExtension
 
 # feedgen formats RSS dates by switching the process-wide locale: one at a time.
@@ -61,7 +61,7 @@ def clip(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-") + "…"
 
 
-def item_text(article: Article) -> tuple[tuple[str, ...], bool]:
+def item_text(article: Story) -> tuple[tuple[str, ...], bool]:
     """The paragraphs a feed item carries, and whether that is less than the whole text."""
     kept: list[str] = []
     room = ITEM_CHARACTERS
@@ -75,12 +75,12 @@ def item_text(article: Article) -> tuple[tuple[str, ...], bool]:
     return tuple(kept), False
 
 
-def item_summary(article: Article) -> str:
+def item_summary(article: Story) -> str:
     return clip(article.summary, SUMMARY_CHARACTERS)
 
 
 @functools.lru_cache(maxsize=4096)  # an article appears in many feeds: sanitise it once
-def content_html(article: Article, page: str) -> str:
+def content_html(article: Story, page: str) -> str:
     """The text as HTML paragraphs, every character escaped, then sanitised; a long article's
     ends with a link to its page, which has the rest."""
     paragraphs, shortened = item_text(article)
@@ -101,7 +101,7 @@ def content_html(article: Article, page: str) -> str:
     )
 
 
-def generator(feed: Feed, self_type: str) -> FeedGenerator:
+def generator(feed: Feed[Story], self_type: str) -> FeedGenerator:
     """A FeedGenerator with the channel data; the caller adds format-specific parts."""
     fg = FeedGenerator()
     fg.id(feed.id)
@@ -126,7 +126,7 @@ def generator(feed: Feed, self_type: str) -> FeedGenerator:
     return fg
 
 
-def add_entry(fg: FeedGenerator, feed: Feed, article: Article) -> FeedEntry:
+def add_entry(fg: FeedGenerator, feed: Feed[Story], article: Story) -> FeedEntry:
     """The fields every format shares; formats add their own afterwards."""
     entry = fg.add_entry(order="append")
     entry.id(article_urn(article.id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from ..models import Feed
+from ..models import Feed, Story
 from .common import (
     add_entry,
     generator,
@@ -16,7 +16,7 @@ from .common import (
 MEDIA_TYPE = "application/rss+xml"
 
 
-def render(feed: Feed) -> bytes:
+def render(feed: Feed[Story]) -> bytes:
     fg = generator(feed, MEDIA_TYPE)
     fg.description(feed.subtitle)
     fg.load_extension("dc", atom=False, rss=True)
