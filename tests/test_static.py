@@ -319,7 +319,9 @@ def test_a_build_killed_while_applying_its_journal_is_finished_by_the_next(
     assert tree(out) == tree(tmp_path / "full")
 
 
-def test_a_rebuild_stages_only_the_files_that_change(runner, archives: Path, tmp_path: Path) -> None:
+def test_a_rebuild_stages_only_the_files_that_change(
+    runner, archives: Path, tmp_path: Path
+) -> None:
     index, out = tmp_path / "index", tmp_path / "site"
     build(runner, archives, index, out)
     add(archives)
