@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -80,8 +81,16 @@ def archive_modified(snap: Snapshot, selection: Selection, page: int) -> datetim
     return max(moments, default=None)
 
 
-def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Feed:
-    """The feed document a request names; without ``with_text``, its items lack their text."""
+def compose(
+    snap: Snapshot,
+    request: FeedRequest,
+    with_text: bool = True,
+    full: Callable[[Article], Article] | None = None,
+) -> Feed:
+    """The feed document a request names; without ``with_text``, its items lack their text.
+
+    ``full`` gives an article its text (:meth:`Snapshot.full` unless given: the static export
+    passes one that remembers the last few, as the formats of a page follow each other)."""
     articles = snap.select(request.selection)
     if request.query:
         items = tuple(islice(snap.search(articles, request.query), request.limit))
@@ -91,7 +100,7 @@ def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Fee
     else:
         items = articles[: request.limit]
     if with_text:
-        items = tuple(snap.full(a) for a in items)
+        items = tuple(map(full or snap.full, items))
     title = snap.title_of(request.selection)
     if request.query:
         title += f", matching “{request.query}”"
@@ -166,9 +175,14 @@ def history_links(snap: Snapshot, request: FeedRequest, count: int) -> tuple[Fee
     return tuple(FeedLink(rel, href, media_type) for rel, href in rels)
 
 
-def render_document(snap: Snapshot, request: FeedRequest, compress: bool = True) -> Rendered:
+def render_document(
+    snap: Snapshot,
+    request: FeedRequest,
+    compress: bool = True,
+    full: Callable[[Article], Article] | None = None,
+) -> Rendered:
     fmt = FORMATS[request.extension]
-    feed = compose(snap, request)
+    feed = compose(snap, request, full=full)
     body = fmt.render(feed)
     # Last-Modified also counts articles that left: it never goes back (the body's own
     # dates are those of the articles it holds, the same on every replica).

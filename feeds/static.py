@@ -23,6 +23,7 @@ or the new, never a mix.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -32,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -42,7 +43,7 @@ from typing import Any
 from .compose import FeedRequest, archive_pages, compose, render_document
 from .images import IMAGE_PATHS
 from .index import Snapshot
-from .models import Rendered, Selection
+from .models import Article, Rendered, Selection
 from .render import FORMATS
 from .server import exit_with_parent
 from .urls import archive_path, article_path, feed_path, selection_key, topic_path
@@ -105,23 +106,27 @@ def site_documents(snap: Snapshot) -> list[Document]:
     for a in snap.articles:
         maker = partial(_article, snap, a.id)
         docs.append(Document(article_path(a.id), maker, frozenset(("@" + a.id,)), False))
+    full = functools.lru_cache(maxsize=4 * snap.config.feed_items)(snap.full)
     for selection in [Selection()] + [Selection(all_of=(slug,)) for slug in topics]:
-        docs += feed_documents(snap, selection)
+        docs += feed_documents(snap, selection, full)
     return docs
 
 
-def feed_documents(snap: Snapshot, selection: Selection) -> list[Document]:
-    """A selection's subscription feeds, then its archive pages, in every format."""
+def feed_documents(
+    snap: Snapshot, selection: Selection, full: Callable[[Article], Article] | None = None
+) -> list[Document]:
+    """A selection's subscription feeds, then its archive pages, in every format (one page's
+    formats one after the other: ``full`` may remember its articles' text for the next)."""
     depends_on = None if selection.is_everything else frozenset(selection.slugs)
     docs = []
     for ext in FORMATS:
         request = FeedRequest(selection, ext, snap.config.feed_items)
-        maker = partial(render_document, snap, request)
+        maker = partial(render_document, snap, request, full=full)
         docs.append(Document(feed_path(selection, ext), maker, depends_on))
     for n in range(1, archive_pages(len(snap.slots(selection))) + 1):
         for ext in FORMATS:
             request = FeedRequest(selection, ext, snap.config.feed_items, page=n)
-            maker = partial(render_document, snap, request)
+            maker = partial(render_document, snap, request, full=full)
             docs.append(Document(archive_path(selection, n, ext), maker, depends_on, False,
                                  f"{selection_key(selection)}/{n}"))  # fmt: skip
     return docs
@@ -233,8 +238,8 @@ def plan(snap: Snapshot, previous: Record | None) -> Plan:
     record = Record((0, 0), settings_fingerprint(snap), articles, {}, [])
     if previous is None or previous.settings != record.settings:
         docs = site_documents(snap)
-        record.archives = {d.archive: archive_fingerprint(snap, d.archive, articles)
-                           for d in docs if d.archive}  # fmt: skip
+        pages = dict.fromkeys(d.archive for d in docs if d.archive)  # each once, not per format
+        record.archives = {page: archive_fingerprint(snap, page, articles) for page in pages}
         return Plan(docs, docs, record)
     touched = _touched(previous.articles, articles)
     if not touched:  # nothing to do: not even a list of the documents
@@ -491,6 +496,13 @@ class _Writer:
         self.kept: set[str] = set()  # the files of the documents not rendered
         self.bytes = 0
 
+    def absorb(self, part: _Writer) -> None:
+        """Count what another writer (of another process, say) staged."""
+        self.written += part.written
+        self.changed += part.changed
+        self.present |= part.present
+        self.bytes += part.bytes
+
     def _folder(self, name: str) -> None:
         folder = name.rpartition("/")[0]
         if folder and folder not in self.folders:
@@ -537,17 +549,16 @@ def _write_site(
     bar = tqdm(total=len(todo), unit="doc", desc="rendering", disable=not progress,
                dynamic_ncols=True, smoothing=0.1)  # fmt: skip
     with bar:
-        for doc, rendered in _render_all(app, todo, jobs):
-            writer.put(doc.file, rendered.body)
-            if rendered.gzip is not None:
-                writer.put(doc.file + ".gz", rendered.gzip)
-            bar.update()
+        for count, part in _render_all(app, todo, jobs, writer):
+            writer.absorb(part)
+            bar.update(count)
     return jobs if todo else 0
 
 
 # Rendering, on several processes ---------------------------------------------------------------
 
-_job: tuple[Any, list[Document]] | None = None  # what forked processes render
+# What forked processes render: the application, the documents, and where they are written.
+_job: tuple[Any, list[Document], _Writer] | None = None
 
 
 def usable_jobs(jobs: int, documents: int) -> int:
@@ -558,35 +569,44 @@ def usable_jobs(jobs: int, documents: int) -> int:
     return max(1, min(jobs, -(-documents // CHUNK)))
 
 
-def _render_all(app: Any, docs: list[Document], jobs: int) -> Iterator[tuple[Document, Rendered]]:
-    """The documents in order with their bytes, rendered by ``jobs`` processes."""
+def _write_chunk(docs: list[Document], like: _Writer) -> _Writer:
+    """Render documents and stage their files; what was staged, to add to ``like``."""
+    writer = _Writer(like.staging, like.last)
+    for doc in docs:
+        rendered = doc.make(doc.compressed)
+        writer.put(doc.file, rendered.body)
+        if rendered.gzip is not None:
+            writer.put(doc.file + ".gz", rendered.gzip)
+    return writer
+
+
+def _render_all(
+    app: Any, docs: list[Document], jobs: int, writer: _Writer
+) -> Iterator[tuple[int, _Writer]]:
+    """Render and stage the documents on ``jobs`` processes, each writing its own files (the
+    bytes never travel between processes); yields how many were done and what was staged."""
     spans = [(i, min(i + CHUNK, len(docs))) for i in range(0, len(docs), CHUNK)]
     if jobs <= 1:
         with app.app_context():
             for start, end in spans:
-                yield from ((doc, doc.make(doc.compressed)) for doc in docs[start:end])
+                yield end - start, _write_chunk(docs[start:end], writer)
         return
     global _job
-    _job = (app, docs)
+    _job = (app, docs, writer)
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_start_child, initargs=(os.getpid(),)
     )
     with pool:
-        pending: deque[tuple[int, Future[list[Rendered]]]] = deque()
+        pending: deque[tuple[int, Future[_Writer]]] = deque()
         for start, end in spans:
-            pending.append((start, pool.submit(_render_in_child, start, end)))
-            if len(pending) > 2 * jobs:  # a few chunks ahead: memory stays bounded
-                yield from _results(docs, *pending.popleft())
+            pending.append((end - start, pool.submit(_render_in_child, start, end)))
+            if len(pending) > 2 * jobs:  # a few chunks ahead: the bar moves as they finish
+                count, future = pending.popleft()
+                yield count, future.result()
         while pending:
-            yield from _results(docs, *pending.popleft())
-
-
-def _results(
-    docs: list[Document], start: int, future: Future[list[Rendered]]
-) -> Iterable[tuple[Document, Rendered]]:
-    rendered = future.result()
-    return zip(docs[start : start + len(rendered)], rendered, strict=True)
+            count, future = pending.popleft()
+            yield count, future.result()
 
 
 def _start_child(parent: int) -> None:
@@ -598,6 +618,6 @@ def _start_child(parent: int) -> None:
     exit_with_parent(parent)
 
 
-def _render_in_child(start: int, end: int) -> list[Rendered]:
+def _render_in_child(start: int, end: int) -> _Writer:
     assert _job is not None
-    return [doc.make(doc.compressed) for doc in _job[1][start:end]]
+    return _write_chunk(_job[1][start:end], _job[2])
