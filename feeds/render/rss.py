@@ -12,12 +12,11 @@ from .common import (
     render_lock,
     source_url,
 )
-
-MEDIA_TYPE = "application/rss+xml"
+from .format import Format
 
 
 def render(feed: Feed) -> bytes:
-    fg = generator(feed, MEDIA_TYPE)
+    fg = generator(feed, FORMAT.link_type)
     fg.description(feed.subtitle)
     fg.load_extension("dc", atom=False, rss=True)
     for article in feed.items:
@@ -33,6 +32,9 @@ def render(feed: Feed) -> bytes:
         # Archive pages, read by programs walking a topic's history, go without indentation.
         xml = fg.rss_str(pretty=not feed.archive, encoding="UTF-8", xml_declaration=True)
     return hex_references(xml)
+
+
+FORMAT = Format("rss", "RSS 2.0", "application/rss+xml", render)
 
 
 def hex_references(xml: bytes) -> bytes:
