@@ -409,7 +409,10 @@ def _build(
             work.record.save(paths.pending)
             _commit(paths, staging, writer.written, removes)
             committed = True
-            recover(paths.out)
+            try:
+                recover(paths.out)
+            except OSError as exc:  # the output is part old, part new: say how to finish it
+                raise BuildError(_describe(exc, paths.out, "applying the build")) from exc
     except BaseException:
         if not committed:
             shutil.rmtree(staging, ignore_errors=True)
