@@ -40,7 +40,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .compose import FeedRequest, archive_pages, compose, render_document
+from .compose import FeedRequest, archive_items, archive_pages, compose, render_document
 from .images import IMAGE_PATHS
 from .index import Snapshot
 from .models import Article, Rendered, Selection
@@ -107,28 +107,43 @@ def site_documents(snap: Snapshot) -> list[Document]:
         maker = partial(_article, snap, a.id)
         docs.append(Document(article_path(a.id), maker, frozenset(("@" + a.id,)), False))
     full = functools.lru_cache(maxsize=4 * snap.config.feed_items)(snap.full)
-    for selection in [Selection()] + [Selection(all_of=(slug,)) for slug in topics]:
-        docs += feed_documents(snap, selection, full)
+    selections = [Selection()] + [Selection(all_of=(slug,)) for slug in topics]
+    pages: list[tuple[str, int, list[Document]]] = []
+    for selection in selections:
+        docs += feed_documents(snap, selection, 0, full)
+        slots = snap.slots(selection)
+        pages += [(_newest(archive_items(slots, n)), len(pages),
+                   feed_documents(snap, selection, n, full))
+                  for n in range(1, archive_pages(len(slots)) + 1)]  # fmt: skip
+    # Archive pages by time, whatever their topic: the pages that hold an article follow each
+    # other, and its entries, written once, are at hand for them all (render.common).
+    for _, _, group in sorted(pages, key=lambda page: page[:2]):
+        docs += group
     return docs
 
 
+def _newest(items: tuple[Article, ...]) -> str:
+    return max((a.published.isoformat() for a in items if a.published), default="")
+
+
 def feed_documents(
-    snap: Snapshot, selection: Selection, full: Callable[[Article], Article] | None = None
+    snap: Snapshot,
+    selection: Selection,
+    page: int = 0,
+    full: Callable[[Article], Article] | None = None,
 ) -> list[Document]:
-    """A selection's subscription feeds, then its archive pages, in every format (one page's
-    formats one after the other: ``full`` may remember its articles' text for the next)."""
+    """A selection's subscription feeds (``page`` 0) or an archive page, in every format, one
+    after the other: ``full`` may remember the articles' text for the next."""
     depends_on = None if selection.is_everything else frozenset(selection.slugs)
     docs = []
     for ext in FORMATS:
-        request = FeedRequest(selection, ext, snap.config.feed_items)
+        request = FeedRequest(selection, ext, snap.config.feed_items, page=page)
         maker = partial(render_document, snap, request, full=full)
-        docs.append(Document(feed_path(selection, ext), maker, depends_on))
-    for n in range(1, archive_pages(len(snap.slots(selection))) + 1):
-        for ext in FORMATS:
-            request = FeedRequest(selection, ext, snap.config.feed_items, page=n)
-            maker = partial(render_document, snap, request, full=full)
-            docs.append(Document(archive_path(selection, n, ext), maker, depends_on, False,
-                                 f"{selection_key(selection)}/{n}"))  # fmt: skip
+        if not page:
+            docs.append(Document(feed_path(selection, ext), maker, depends_on))
+        else:
+            docs.append(Document(archive_path(selection, page, ext), maker, depends_on, False,
+                                 f"{selection_key(selection)}/{page}"))  # fmt: skip
     return docs
 
 
