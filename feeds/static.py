@@ -108,7 +108,7 @@ def site_documents(snap: Snapshot) -> list[Document]:
         docs.append(Document(article_path(a.id), maker, frozenset(("@" + a.id,)), False))
     full = functools.lru_cache(maxsize=4 * snap.config.feed_items)(snap.full)
     selections = [Selection()] + [Selection(all_of=(slug,)) for slug in topics]
-    pages: list[tuple[str, int, list[Document]]] = []
+    pages: list[tuple[float, int, list[Document]]] = []
     for selection in selections:
         docs += feed_documents(snap, selection, 0, full)
         slots = snap.slots(selection)
@@ -122,8 +122,10 @@ def site_documents(snap: Snapshot) -> list[Document]:
     return docs
 
 
-def _newest(items: tuple[Article, ...]) -> str:
-    return max((a.published.isoformat() for a in items if a.published), default="")
+def _newest(items: tuple[Article, ...]) -> float:
+    """When the newest article of an archive page (its first) was published."""
+    first = items[0].published if items else None
+    return first.timestamp() if first else 0.0
 
 
 def feed_documents(
