@@ -40,7 +40,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .compose import FeedRequest, archive_items, archive_pages, compose, render_document
+from .compose import (
+    FeedRequest,
+    archive_items,
+    archive_modified,
+    archive_pages,
+    render_document,
+)
 from .images import IMAGE_PATHS
 from .index import Snapshot
 from .models import Article, Rendered, Selection
@@ -196,13 +202,17 @@ def article_fingerprints(snap: Snapshot) -> dict[str, str]:
 
 
 def archive_fingerprint(snap: Snapshot, doc_key: str, articles: dict[str, str]) -> str:
-    """An archive page's items and links: its bytes change only when these do."""
-    selection_text, page = doc_key.rsplit("/", 1)
+    """An archive page's items and links, without composing it: its bytes change only when
+    one of its articles changes or leaves it, or when the page after it first appears (its
+    ``next-archive`` link); what every page shares is in :func:`settings_fingerprint`."""
+    selection_text, number = doc_key.rsplit("/", 1)
     selection = Selection() if selection_text == "all" else Selection(all_of=(selection_text,))
-    feed = compose(snap, FeedRequest(selection, "atom", snap.config.feed_items, page=int(page)),
-                   with_text=False)  # fmt: skip
-    parts = [feed.title, str(feed.updated), *(articles[a.id] for a in feed.items)]
-    parts += [f"{link.rel} {link.href}" for link in feed.links]
+    page, slots = int(number), snap.slots(selection)
+    items = archive_items(slots, page)
+    parts = [str(page < archive_pages(len(slots)))]
+    parts += [articles[a.id] if snap.is_live(a) else "gone " + a.id for a in items]
+    if not any(snap.is_live(a) for a in items):  # dated by the departures, then
+        parts.append(str(archive_modified(snap, selection, page)))
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=8).hexdigest()
 
 

@@ -58,6 +58,14 @@ def add(collection: Path) -> None:
                   date="2025-03-01T08:00:00Z")  # fmt: skip
 
 
+def new_page(collection: Path) -> None:
+    """Twenty more Korea articles: a new archive page, linked from the one before it."""
+    for n in range(20):
+        write_article(collection / "korea", f"p{n:02d}_{0xC000 + n:016x}.txt",
+                      f"Seoul talks, late round {n}", "Korea held talks in Seoul again.",
+                      "More talks in Seoul.", date=f"2025-04-{n + 1:02d}T08:00:00Z")  # fmt: skip
+
+
 def edit(collection: Path) -> None:
     path = next(collection.glob("korea/010_*.txt"))
     path.write_text(path.read_text().replace("another round", "a tense round"))
@@ -75,7 +83,8 @@ def retag(collection: Path) -> None:
 
 
 CHANGES: dict[str, Callable[[Path], None]] = {
-    "addition": add, "edit": edit, "removal": remove, "taxonomy": retag,
+    "addition": add, "page": new_page, "edit": edit, "removal": remove,
+    "taxonomy": retag,
 }  # fmt: skip
 
 
