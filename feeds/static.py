@@ -80,7 +80,7 @@ class Document:
     compressed: bool = True  # also written as <file>.gz
     archive: str = ""  # "<selection>/<page>" of an archive page, whose items are fingerprinted
 
-    @property
+    @functools.cached_property
     def file(self) -> str:
         return file_for(self.url)
 
