@@ -84,10 +84,9 @@ def archive_modified(snap: Snapshot, selection: Selection, page: int) -> datetim
 def compose(
     snap: Snapshot,
     request: FeedRequest,
-    with_text: bool = True,
     full: Callable[[Article], Article] | None = None,
 ) -> Feed:
-    """The feed document a request names; without ``with_text``, its items lack their text.
+    """The feed document a request names, its items with their text.
 
     ``full`` gives an article its text (:meth:`Snapshot.full` unless given: the static export
     passes one that remembers the last few, as the formats of a page follow each other)."""
@@ -99,8 +98,7 @@ def compose(
         items = tuple(a for a in page if snap.is_live(a))
     else:
         items = articles[: request.limit]
-    if with_text:
-        items = tuple(map(full or snap.full, items))
+    items = tuple(map(full or snap.full, items))
     title = snap.title_of(request.selection)
     if request.query:
         title += f", matching “{request.query}”"
