@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feeds.collection import parse_article
-from feeds.models import Article
+from feeds.models import Parsed
 from feeds.topics import Matcher, Verdict, load_taxonomy
 
 BENCH = Path(__file__).resolve().parent
@@ -352,11 +352,11 @@ class Speed:
         return self.articles / statistics.median(self.runs)
 
 
-def parse_corpus(corpus: Path) -> list[Article]:
+def parse_corpus(corpus: Path) -> list[Parsed]:
     return [parse_article(p.read_bytes(), p.name)[0] for p in sorted(corpus.glob("*.txt"))]
 
 
-def matcher_speed(articles: list[Article], tagged: dict[str, set[str]]) -> tuple[Speed, Matcher]:
+def matcher_speed(articles: list[Parsed], tagged: dict[str, set[str]]) -> tuple[Speed, Matcher]:
     """Articles per second of `Matcher.tag` alone, on one core, over pre-parsed articles.
 
     Timed in the process's CPU time, so that other work on a shared host does not count."""

@@ -6,7 +6,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-__version__ = "0.1.0"
+from .version import __version__
+
+__all__ = ["__version__", "create_app"]
 
 
 def create_app(
@@ -25,7 +27,7 @@ def create_app(
 
     from .config import Config
     from .fastpath import FastPath
-    from .live import LiveIndex
+    from .index.live import LiveIndex
     from .web import bp
 
     settings = Config.load(config)

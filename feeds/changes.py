@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .compose import FeedRequest, archive_pages
-from .index import Snapshot
+from .compose import FeedRequest, archive_pages, document, title_of
 from .models import Article, Selection
 from .render import FORMATS
+from .snapshot import Snapshot
 
 EVERYTHING = "all"  # the key of responses that depend on every article
 SITE = "feeds"  # the key every response carries
@@ -73,7 +73,7 @@ def changed_feeds(change: Change) -> dict[str, str]:
             continue
         for extension in FORMATS:
             request = FeedRequest(selection, extension, after.config.feed_items)
-            changed[request.url(after)] = after.document(request).etag
+            changed[request.url(after)] = document(after, request).etag
     return changed
 
 
@@ -93,7 +93,7 @@ def _differs(change: Change, selection: Selection) -> bool:
         return True
     if not old[:limit] and not new[:limit]:  # an empty feed is dated by the newest change
         return before.newest_change != after.newest_change
-    if before.title_of(selection) != after.title_of(selection):
+    if title_of(before, selection) != title_of(after, selection):
         return True
     return [_shown(before, a) for a in old[:limit]] != [_shown(after, a) for a in new[:limit]]
 

@@ -11,13 +11,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .config import Config
-from .live import LiveIndex
 from .models import Article
+
+if TYPE_CHECKING:
+    from .index.live import LiveIndex
 
 collection_option = click.option(
     "--collection",
@@ -65,6 +67,8 @@ def reports_file_errors(command: Command) -> Command:
 
 
 def open_index(config: Config) -> LiveIndex:
+    from .index.live import LiveIndex  # not needed to start a server: its workers import it
+
     try:
         return LiveIndex(config)
     except FileNotFoundError as exc:
@@ -114,7 +118,7 @@ def check(**options: Any) -> None:
     from .collection import scan
 
     # The problems are printed below, once: not logged to standard error as well.
-    logging.getLogger("feeds.live").setLevel(logging.ERROR)
+    logging.getLogger("feeds.index").setLevel(logging.ERROR)
     live = open_index(load_config(**options))
     snap = live.snapshot
     for problem in snap.problems:
@@ -156,13 +160,11 @@ def list_articles(as_json: bool, **options: Any) -> None:
         if as_json:
             click.echo(json.dumps(article_record(article), ensure_ascii=False))
         else:
-            assert article.published is not None
             click.echo(f"{article.published:%Y-%m-%d}  {article.id}  {article.title}")
     live.close()
 
 
 def article_record(article: Article) -> dict[str, Any]:
-    assert article.published is not None and article.updated is not None
     return {
         "id": article.id,
         "path": article.path,
@@ -181,7 +183,7 @@ def article_record(article: Article) -> dict[str, Any]:
 @click.option("--all", "show_all", is_flag=True, help="Also topics that have no articles.")
 def list_topics(as_json: bool, show_all: bool, **options: Any) -> None:
     """List every topic with its parent, article count and feed URLs."""
-    from .directory import topic_records
+    from .topic_lists import topic_records
 
     live = open_index(load_config(**options))
     for record in topic_records(live.snapshot):
@@ -262,15 +264,13 @@ def _ping(config: Config, urls: list[str]) -> None:
 def explain(file: Path, slug: str | None, as_json: bool, collection: Path | None) -> None:
     """Show why FILE is or is not in each topic: the terms found, where, the score, the verdict."""
     from .collection import ArticleError, parse_article
-    from .topics import Matcher, TaxonomyError, load_taxonomy
+    from .index.tagging import load_configured
+    from .topics import Matcher, TaxonomyError
 
     config = load_config(collection=collection)
-    extra = [config.collection_path / "topics.toml"]
-    if config.taxonomy:
-        extra.append(Path(config.taxonomy))
     try:
         article, _ = parse_article(file.read_bytes(), str(file))
-        taxonomy = load_taxonomy(*[path for path in extra if path.is_file()])
+        taxonomy = load_configured(config)
     except (ArticleError, TaxonomyError) as exc:
         raise click.ClickException(str(exc)) from None
     if slug is not None and slug not in taxonomy:

@@ -1,6 +1,6 @@
 """Reading the collection: the only module that opens article files.
 
-``parse_article`` turns the text of one file into an :class:`Article` and does
+``parse_article`` turns the text of one file into a :class:`Parsed` article and does
 no I/O; ``scan`` and ``read_article`` walk the folder and read the bytes.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from .models import Article, Problem
+from .models import Parsed, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # an article is text; anything larger is a mistake
 MAX_TITLE_CHARS = 300
@@ -103,7 +103,7 @@ def file_id(path: str) -> str:
     return hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
-def parse_article(data: bytes, path: str) -> tuple[Article, list[Problem]]:
+def parse_article(data: bytes, path: str) -> tuple[Parsed, list[Problem]]:
     """Parse one article file's bytes; raise :class:`ArticleError` if it cannot be published."""
     warnings: list[Problem] = []
     text, decode_warning = decode(data)
@@ -129,7 +129,7 @@ def parse_article(data: bytes, path: str) -> tuple[Article, list[Problem]]:
     if len(title) > MAX_TITLE_CHARS:
         warnings.append(Problem(path, f"title longer than {MAX_TITLE_CHARS} characters", "warning"))
         title = title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
-    article = Article(
+    article = Parsed(
         id=meta.get("id") or file_id(path),
         path=path,
         title=title,
@@ -407,7 +407,7 @@ def display_path(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def read_article(root: Path, entry: FileEntry) -> tuple[Article | None, list[Problem]]:
+def read_article(root: Path, entry: FileEntry) -> tuple[Parsed | None, list[Problem]]:
     """Read and parse one file; a failure becomes a problem, never an exception."""
     shown = display_path(entry.path)
     try:

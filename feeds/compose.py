@@ -15,24 +15,27 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from .cache import ByteCache
 from .images import site_images
-from .models import Article, Feed, FeedImage, FeedLink, Rendered, Selection
+from .models import Article, Feed, FeedImage, FeedLink, Rendered, Selection, Story
 from .render import FORMATS
-from .urls import archive_path, article_path, feed_path, feed_urn
-
-if TYPE_CHECKING:
-    from .index import Snapshot
+from .snapshot import Snapshot
+from .urls import archive_path, article_path, feed_path, feed_urn, selection_key, topic_path
 
 ARCHIVE_SIZE = 20
 ARCHIVE_MAX_AGE = 7 * 24 * 3600
 GZIP_MIN_BYTES = 1024
+
+
+class TextUnavailable(LookupError):
+    """An article's text is neither in the index nor readable from its file just now."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,107 @@ class FeedRequest:
         return snap.config.base_url + feed_path(self.selection, self.extension) + query
 
 
+def depends_on(request: FeedRequest) -> frozenset[str] | None:
+    """The topics a feed document depends on; None: every article."""
+    selection = request.selection
+    return None if selection.is_everything or request.query else frozenset(selection.slugs)
+
+
+@dataclass(frozen=True)
+class _Cached:
+    rendered: Rendered
+    depends_on: frozenset[str] | None  # topic slugs and "@<id>" marks; None: everything
+
+
+class Documents:
+    """The documents rendered from one snapshot, each once; the snapshot that follows keeps
+    those that depend on nothing its change touched."""
+
+    def __init__(self, cache: ByteCache[tuple[str, ...], _Cached]) -> None:
+        self._cache = cache
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        key: tuple[str, ...],
+        make: Callable[[], Rendered],
+        depends_on: frozenset[str] | None = None,
+    ) -> Rendered:
+        found = self._cache.get(key)
+        if found is not None:
+            return found.rendered
+        rendered = make()
+        size = len(rendered.body) + len(rendered.gzip or b"") + 256
+        self._cache.put(key, _Cached(rendered, depends_on), size)
+        return rendered
+
+    def follow(self, touched: frozenset[str]) -> Documents:
+        with self._lock:
+            kept = self._cache.copy(
+                lambda cached: (
+                    cached.depends_on is not None and cached.depends_on.isdisjoint(touched)
+                )
+            )
+        return Documents(kept)
+
+
+def documents(snap: Snapshot) -> Documents:
+    made = snap.derived("documents", lambda: Documents(ByteCache(snap.config.cache_bytes)))
+    assert isinstance(made, Documents)  # the only kind made under this name
+    return made
+
+
+def cached(
+    snap: Snapshot,
+    key: tuple[str, ...],
+    make: Callable[[], Rendered],
+    depends_on: frozenset[str] | None = None,
+) -> Rendered:
+    """Memoise a rendered document for the life of a snapshot (and later ones it does not
+    depend on)."""
+    return documents(snap).get(key, make, depends_on)
+
+
+def document(snap: Snapshot, request: FeedRequest) -> Rendered:
+    """One feed document, rendered once per snapshot."""
+    key = ("feed", request.url(snap))
+    return cached(snap, key, lambda: render_document(snap, request), depends_on(request))
+
+
+def full(snap: Snapshot, article: Article) -> Story:
+    """The article with its text, which the snapshot's text source keeps (a snapshot made of
+    stories holds it already).
+
+    The index is only a cache of the text: when it does not have it, the file is read
+    again; when neither can give it, :class:`TextUnavailable` is raised, as an article is
+    never published without its text.
+    """
+    if isinstance(article, Story):
+        return article
+    text = snap.texts.text(article) if snap.texts is not None else None
+    if not text:
+        raise TextUnavailable(article.path)
+    return article.with_text(text)
+
+
+def title_of(snap: Snapshot, selection: Selection) -> str:
+    if selection.is_everything:
+        return "All articles"
+    names = [snap.topic_names[s] for s in selection.all_of or selection.any_of]
+    title = (" and " if selection.all_of else " or ").join(names)
+    if selection.none_of:
+        title += ", without " + " or ".join(snap.topic_names[s] for s in selection.none_of)
+    return title
+
+
+def html_path_of(selection: Selection) -> str:
+    if selection.is_everything:
+        return "/"
+    if len(selection.all_of) == 1 and not selection.none_of:
+        return topic_path(selection.all_of[0])
+    return topic_path(selection_key(selection))
+
+
 def archive_pages(count: int) -> int:
     """How many complete archive pages a selection of ``count`` articles has."""
     return count // ARCHIVE_SIZE
@@ -76,20 +180,18 @@ def archive_modified(snap: Snapshot, selection: Selection, page: int) -> datetim
     held = [*archive_items(slots, page)]
     if page < archive_pages(len(slots)):
         held += archive_items(slots, page + 1)
-    moments = [a.updated for a in held if snap.is_live(a) and a.updated]
+    moments = [a.updated for a in held if snap.is_live(a)]
     moments += [snap.gone[a.id].at for a in held if not snap.is_live(a) and a.id in snap.gone]
     return max(moments, default=None)
 
 
 def compose(
-    snap: Snapshot,
-    request: FeedRequest,
-    full: Callable[[Article], Article] | None = None,
-) -> Feed:
+    snap: Snapshot, request: FeedRequest, text_of: Callable[[Article], Story] | None = None
+) -> Feed[Story]:
     """The feed document a request names, its items with their text.
 
-    ``full`` gives an article its text (:meth:`Snapshot.full` unless given: the static export
-    passes one that remembers the last few, as the formats of a page follow each other)."""
+    ``text_of`` gives an article its text (:func:`full` unless given: the static export passes
+    one that remembers the last few, as the formats of a page follow each other)."""
     articles = snap.select(request.selection)
     if request.query:
         items = tuple(islice(snap.search(articles, request.query), request.limit))
@@ -98,8 +200,8 @@ def compose(
         items = tuple(a for a in page if snap.is_live(a))
     else:
         items = articles[: request.limit]
-    items = tuple(map(full or snap.full, items))
-    title = snap.title_of(request.selection)
+    shown = tuple(map(text_of, items)) if text_of else tuple(full(snap, a) for a in items)
+    title = title_of(snap, request.selection)
     if request.query:
         title += f", matching “{request.query}”"
     elif request.page:
@@ -108,7 +210,7 @@ def compose(
     # WebSub discovery (W3C WebSub, 4): the hubs, beside the self link every document has.
     links += tuple(FeedLink("hub", hub) for hub in snap.config.hubs)
     base = snap.config.base_url
-    updated = max((a.updated for a in items if a.updated), default=None)
+    updated = max((a.updated for a in items), default=None)
     if request.page and updated is None:  # every article of the page has gone
         updated = archive_modified(snap, request.selection, request.page)
     return Feed(
@@ -116,9 +218,9 @@ def compose(
         title=f"{snap.config.title}: {title}",
         subtitle=f"{title}: articles from {snap.config.title}.",
         self_url=request.url(snap),
-        html_url=base + snap.html_path_of(request.selection),
+        html_url=base + html_path_of(request.selection),
         updated=updated or snap.newest_change,
-        items=items,
+        items=shown,
         author=snap.config.author,
         language=snap.config.language,
         topic_names=snap.topic_names,
@@ -177,10 +279,10 @@ def render_document(
     snap: Snapshot,
     request: FeedRequest,
     compress: bool = True,
-    full: Callable[[Article], Article] | None = None,
+    text_of: Callable[[Article], Story] | None = None,
 ) -> Rendered:
     fmt = FORMATS[request.extension]
-    feed = compose(snap, request, full=full)
+    feed = compose(snap, request, text_of)
     body = fmt.render(feed)
     # Last-Modified also counts articles that left: it never goes back (the body's own
     # dates are those of the articles it holds, the same on every replica).
@@ -190,10 +292,10 @@ def render_document(
         changed = snap.changed_at(request.selection)
     modified = max(feed.updated, changed) if changed else feed.updated
     max_age = ARCHIVE_MAX_AGE if request.page else None
-    return finish(body, fmt.media_type, modified, max_age, compress)
+    return with_validators(body, fmt.media_type, modified, max_age, compress)
 
 
-def finish(  # type: ignore[no-untyped-def]
+def with_validators(  # type: ignore[no-untyped-def]
     body: bytes, media_type: str, last_modified, max_age: int | None = None, compress: bool = True
 ) -> Rendered:
     """Validators and the gzip form, computed once: the same bytes on every replica.

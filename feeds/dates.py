@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .models import Article
+from .models import Article, Indexed
 from .store import IndexStore, Seen
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ class Dater:
 
     def date(
         self,
-        articles: list[Article],
+        articles: list[Indexed],
         now: datetime | None = None,
         mtimes: Mapping[str, int] | None = None,
     ) -> list[Article]:
@@ -196,7 +196,7 @@ class Dater:
 
     @staticmethod
     def _moments(
-        fresh: list[Article], now: datetime, mtimes: Mapping[str, int]
+        fresh: list[Indexed], now: datetime, mtimes: Mapping[str, int]
     ) -> dict[str, datetime | None]:
         """For each new or changed article, its file's time if plausible, else None (now)."""
         return {a.id: file_time(mtimes.get(a.path), now) for a in fresh}
@@ -220,7 +220,7 @@ class Dater:
         return self._used_seconds
 
     def _dated(
-        self, article: Article, known: FileHistory | None, dirty: bool, now: datetime
+        self, article: Indexed, known: FileHistory | None, dirty: bool, now: datetime
     ) -> Article:
         seen = self._seen.get(article.id)
         first_seen, changed_at = (seen.first_seen, seen.changed_at) if seen else (now, now)
@@ -243,8 +243,4 @@ class Dater:
             else "first seen"
         )  # fmt: skip
         updated = article.updated or max(last_change or published, published)
-        return Article(
-            article.id, article.path, article.title, article.summary, article.body,
-            article.digest, article.source, article.author, article.link, published, updated,
-            article.declared_topics, article.topics,
-        )  # fmt: skip
+        return article.dated(published, updated)

@@ -4,30 +4,96 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic, TypeVar
 
 
-@dataclass(frozen=True, slots=True)
-class Article:
-    """One article file, parsed; later stages fill in dates and topics."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Head:
+    """What every state of an article has: what it is, where it came from, what it says."""
 
     id: str
     path: str  # relative to the collection, POSIX separators
     title: str
-    summary: str
-    body: tuple[str, ...]
     digest: str  # sha256 of the file's bytes: the content fingerprint
     source: str | None = None  # original publisher: a domain or URL
     author: str | None = None
     link: str | None = None  # the original article's URL, if known
-    published: datetime | None = None
-    updated: datetime | None = None
     declared_topics: tuple[str, ...] = ()  # from front matter
     topics: tuple[str, ...] = ()  # every topic the article is in, ancestors included
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Parsed(_Head):
+    """An article file as parsed: its text, and the dates its front matter gives, if any."""
+
+    summary: str
+    body: tuple[str, ...]
+    published: datetime | None = None
+    updated: datetime | None = None
 
     @property
     def paragraphs(self) -> tuple[str, ...]:
         """The summary followed by the body: the full text."""
         return (self.summary, *self.body) if self.summary else self.body
+
+    def indexed(self, topics: tuple[str, ...]) -> Indexed:
+        """What the index keeps of it once tagged: all but the text, which it keeps apart."""
+        return Indexed(
+            id=self.id, path=self.path, title=self.title, digest=self.digest,
+            source=self.source, author=self.author, link=self.link,
+            declared_topics=self.declared_topics, topics=topics,
+            published=self.published, updated=self.updated,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Indexed(_Head):
+    """An article as the index keeps it: tagged, without its text, not yet dated."""
+
+    published: datetime | None = None  # from front matter
+    updated: datetime | None = None
+
+    def dated(self, published: datetime, updated: datetime) -> Article:
+        return Article(
+            id=self.id, path=self.path, title=self.title, digest=self.digest,
+            source=self.source, author=self.author, link=self.link,
+            declared_topics=self.declared_topics, topics=self.topics,
+            published=published, updated=updated,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Article(_Head):
+    """An article dated and tagged, as a snapshot holds it: its text stays on disk."""
+
+    published: datetime
+    updated: datetime
+
+    def with_text(self, paragraphs: tuple[str, ...]) -> Story:
+        """The article with its text (the summary, then the body paragraphs)."""
+        return Story(
+            id=self.id, path=self.path, title=self.title, digest=self.digest,
+            source=self.source, author=self.author, link=self.link,
+            declared_topics=self.declared_topics, topics=self.topics,
+            published=self.published, updated=self.updated,
+            summary=paragraphs[0], body=paragraphs[1:],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Story(Article):
+    """An article dated and tagged, with its text: what feeds and pages show."""
+
+    summary: str
+    body: tuple[str, ...]
+
+    @property
+    def paragraphs(self) -> tuple[str, ...]:
+        """The summary followed by the body: the full text."""
+        return (self.summary, *self.body) if self.summary else self.body
+
+
+Readable = Parsed | Story  # an article with its text, to tag, search or show
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +106,16 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.severity}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """An article as it was when it left some feeds: it keeps its place in their archives."""
+
+    id: str
+    published: datetime
+    topics: tuple[str, ...]
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +166,11 @@ class FeedImage:
     height: int
 
 
+Item = TypeVar("Item", bound=Article)  # the items of a feed: stories, or articles alone
+
+
 @dataclass(frozen=True, slots=True)
-class Feed:
+class Feed(Generic[Item]):
     """Everything a renderer needs for one feed document, format-independent."""
 
     id: str
@@ -100,7 +179,7 @@ class Feed:
     self_url: str
     html_url: str
     updated: datetime
-    items: tuple[Article, ...]
+    items: tuple[Item, ...]
     author: str
     language: str
     topic_names: dict[str, str] = field(default_factory=dict)

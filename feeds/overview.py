@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .models import Article, Topic
 
 if TYPE_CHECKING:
-    from .index import Snapshot
+    from .snapshot import Snapshot
 
 HIGHLIGHTS = 10  # topics in each of "most covered" and "recently active"
 MAX_BARS = 36
@@ -111,7 +111,7 @@ class Bar:
 def coverage(articles: tuple[Article, ...], max_bars: int = MAX_BARS) -> list[Bar]:
     """Articles per day, week, month or year, whichever keeps the bars at most ``max_bars``,
     from the first period with an article to the last, empty periods included."""
-    days = sorted(a.published.date() for a in articles if a.published)
+    days = sorted(a.published.date() for a in articles)
     if not days:
         return []
     first, last = days[0], days[-1]

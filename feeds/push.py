@@ -35,10 +35,10 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from . import __version__
 from .changes import SITE, Change, batches, changed_feeds
 from .config import Config
-from .index import Snapshot
+from .snapshot import Snapshot
+from .version import __version__
 
 log = logging.getLogger(__name__)
 

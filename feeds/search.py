@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .collection import clean_text
-from .models import Article
+from .models import Readable
 from .topics import WORD as _WORD  # words are what topics match on, one pattern
 
 MAX_QUERY_CHARS = 200
@@ -47,12 +47,17 @@ def words(parts: Iterable[str]) -> str:
     return " ".join(_WORD.findall(" ".join(parts).lower()))
 
 
-def matches(article: Article, query: str) -> bool:
+def matches(article: Readable, query: str) -> bool:
     """Plain-text search: a quoted phrase, or every word, case-insensitively, on whole words."""
+    return matches_text(article.title, article.paragraphs, query)
+
+
+def matches_text(title: str, paragraphs: Iterable[str], query: str) -> bool:
+    """Whether a title and its paragraphs hold a query's phrase, or every word of it."""
     wanted = parse_query(query)
     if not wanted.words:
         return True
-    text = f" {words((article.title, *article.paragraphs))} "
+    text = f" {words((title, *paragraphs))} "
     if wanted.phrase:
         return f" {' '.join(wanted.words)} " in text
     return all(f" {word} " in text for word in wanted.words)

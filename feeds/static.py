@@ -45,13 +45,14 @@ from .compose import (
     archive_items,
     archive_modified,
     archive_pages,
+    full,
     render_document,
 )
 from .images import IMAGE_PATHS
-from .index import Snapshot
-from .models import Article, Rendered, Selection
+from .models import Article, Rendered, Selection, Story
 from .render import FORMATS
 from .server import exit_with_parent
+from .snapshot import Snapshot
 from .urls import archive_path, article_path, feed_path, selection_key, topic_path
 from .web import (
     render_article,
@@ -112,14 +113,14 @@ def site_documents(snap: Snapshot) -> list[Document]:
     for a in snap.articles:
         maker = partial(_article, snap, a.id)
         docs.append(Document(article_path(a.id), maker, frozenset(("@" + a.id,)), False))
-    full = functools.lru_cache(maxsize=4 * snap.config.feed_items)(snap.full)
+    text_of = functools.lru_cache(maxsize=4 * snap.config.feed_items)(partial(full, snap))
     selections = [Selection()] + [Selection(all_of=(slug,)) for slug in topics]
     pages: list[tuple[float, int, list[Document]]] = []
     for selection in selections:
-        docs += feed_documents(snap, selection, 0, full)
+        docs += feed_documents(snap, selection, 0, text_of)
         slots = snap.slots(selection)
         pages += [(_newest(archive_items(slots, n)), len(pages),
-                   feed_documents(snap, selection, n, full))
+                   feed_documents(snap, selection, n, text_of))
                   for n in range(1, archive_pages(len(slots)) + 1)]  # fmt: skip
     # Archive pages by time, whatever their topic: the pages that hold an article follow each
     # other, and its entries, written once, are at hand for them all (render.common).
@@ -138,15 +139,15 @@ def feed_documents(
     snap: Snapshot,
     selection: Selection,
     page: int = 0,
-    full: Callable[[Article], Article] | None = None,
+    text_of: Callable[[Article], Story] | None = None,
 ) -> list[Document]:
     """A selection's subscription feeds (``page`` 0) or an archive page, in every format, one
-    after the other: ``full`` may remember the articles' text for the next."""
+    after the other: ``text_of`` may remember the articles' text for the next."""
     depends_on = None if selection.is_everything else frozenset(selection.slugs)
     docs = []
     for ext in FORMATS:
         request = FeedRequest(selection, ext, snap.config.feed_items, page=page)
-        maker = partial(render_document, snap, request, full=full)
+        maker = partial(render_document, snap, request, text_of=text_of)
         if not page:
             docs.append(Document(feed_path(selection, ext), maker, depends_on))
         else:

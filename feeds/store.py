@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .collection import FileEntry, display_path
-from .models import Article, Problem
+from .models import Gone, Indexed, Problem
 from .search import Query, words
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class FileRecord:
     """What the index knows of one file."""
 
     entry: FileEntry
-    article: Article | None  # tagged; without summary, body or dates
+    article: Indexed | None
     problems: tuple[Problem, ...]
     tagging: str | None = None
 
@@ -117,16 +117,6 @@ class Seen:
     first_seen: datetime
     digest: str
     changed_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Gone:
-    """An article as it was when it left some feeds: it keeps its place in their archives."""
-
-    id: str
-    published: datetime
-    topics: tuple[str, ...]
-    at: datetime
 
 
 def _key(path: str) -> bytes:
@@ -152,9 +142,10 @@ def _record(row: tuple) -> FileRecord:  # type: ignore[type-arg]
     shown = display_path(path)
     article = None
     if id_ is not None:
-        article = Article(
-            id_, shown, title, "", (), digest, source, author, link,
-            _moment(published), _moment(updated), _split(declared), _split(topics),
+        article = Indexed(
+            id=id_, path=shown, title=title, digest=digest, source=source, author=author,
+            link=link, published=_moment(published), updated=_moment(updated),
+            declared_topics=_split(declared), topics=_split(topics),
         )  # fmt: skip
     found = tuple(Problem(shown, reason, severity) for reason, severity in json.loads(problems)) \
         if problems else ()  # fmt: skip
@@ -555,7 +546,7 @@ class IndexStore:
         }
 
     def record_seen(
-        self, articles: list[Article], now: datetime, moments: Mapping[str, datetime] = {}
+        self, articles: list[Indexed], now: datetime, moments: Mapping[str, datetime] = {}
     ) -> dict[str, Seen]:
         """Record new ids and changed content, at ``now`` or at the id's time in ``moments``;
         return what the index now holds for them."""
@@ -708,32 +699,3 @@ def _has_table(db: sqlite3.Connection, name: str, ddl: str) -> bool:
     row = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()
     wanted = ddl.replace("CREATE TABLE IF NOT EXISTS", "CREATE TABLE").strip()
     return row is not None and " ".join(str(row[0]).split()) == " ".join(wanted.split())
-
-
-def pack(entry: FileEntry, problems: tuple[Problem, ...], dated: Article | None) -> tuple:  # type: ignore[type-arg]
-    """One file of a snapshot as a plain tuple: quick to pickle and to load."""
-    fields = None
-    if dated is not None:
-        a = dated
-        assert a.published is not None and a.updated is not None  # dated: both are set
-        fields = (
-            a.id, a.path, a.title, a.digest, a.source, a.author, a.link,
-            a.published.timestamp(), a.updated.timestamp(), a.declared_topics, a.topics,
-        )  # fmt: skip
-    found = tuple((p.path, p.reason, p.severity) for p in problems)
-    return (entry.path, entry.size, entry.mtime_ns, found, fields)
-
-
-def unpack(packed: tuple) -> tuple[FileEntry, tuple[Problem, ...], Article | None]:  # type: ignore[type-arg]
-    path, size, mtime_ns, problems, fields = packed
-    found = tuple(Problem(*p) for p in problems) if problems else ()
-    dated = None
-    if fields is not None:
-        (id_, shown, title, digest, source, author, link, published, updated, declared,
-         topics) = fields  # fmt: skip
-        when = datetime.fromtimestamp(published, UTC)
-        changed = when if updated == published else datetime.fromtimestamp(updated, UTC)
-        dated = Article(
-            id_, shown, title, "", (), digest, source, author, link, when, changed, declared, topics
-        )
-    return FileEntry(path, size, mtime_ns), found, dated

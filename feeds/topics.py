@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import cast
 
-from .models import Article
+from .models import Parsed, Readable
 from .taxonomy import (
     DEFAULT_THRESHOLD,
     Scoring,
@@ -386,10 +386,10 @@ class Matcher:
                     break
         return best_size, best_hits
 
-    def article_mentions(self, article: Article) -> list[Mention]:
+    def article_mentions(self, article: Readable) -> list[Mention]:
         return self._read(article)[0]
 
-    def _read(self, article: Article) -> tuple[list[Mention], list[int]]:
+    def _read(self, article: Readable) -> tuple[list[Mention], list[int]]:
         """Every mention, numbered by paragraph and sentence, and each sentence's length."""
         lead = self.scoring.lead_paragraphs
         texts = [(article.title, "title"), (article.summary, "summary")]
@@ -402,7 +402,7 @@ class Matcher:
                 sizes.append(len(sentence.split()))
         return found, sizes
 
-    def verdicts(self, article: Article) -> dict[str, Verdict]:
+    def verdicts(self, article: Readable) -> dict[str, Verdict]:
         """A verdict for every topic mentioned or declared, ancestors included."""
         found, sizes = self._read(article)
         counted, unconfirmed = self._confirm(found)
@@ -557,16 +557,16 @@ class Matcher:
                         verdicts[parent] = replace(known, via_child=slug)
         return verdicts
 
-    def explain(self, article: Article, slug: str | None = None) -> list[Verdict]:
+    def explain(self, article: Readable, slug: str | None = None) -> list[Verdict]:
         """The verdicts on every topic considered (or on ``slug`` alone), accepted first."""
         verdicts = self.verdicts(article)
         if slug is not None:
             return [verdicts.get(slug) or Verdict(slug, 0.0, self.taxonomy.threshold_of(slug), ())]
         return sorted(verdicts.values(), key=lambda v: (not v.accepted, -v.score, v.slug))
 
-    def topics_of(self, article: Article) -> tuple[str, ...]:
+    def topics_of(self, article: Readable) -> tuple[str, ...]:
         """The slugs of every topic the article is in, sorted."""
         return tuple(sorted(s for s, v in self.verdicts(article).items() if v.accepted))
 
-    def tag(self, articles: Iterable[Article]) -> list[Article]:
+    def tag(self, articles: Iterable[Parsed]) -> list[Parsed]:
         return [replace(a, topics=self.topics_of(a)) for a in articles]

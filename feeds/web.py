@@ -28,16 +28,27 @@ from flask import (
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from . import directory, overview
+from . import overview, topic_lists
 from .changes import surrogate_keys
-from .compose import FeedRequest, archive_pages, finish
+from .compose import (
+    FeedRequest,
+    TextUnavailable,
+    archive_pages,
+    cached,
+    depends_on,
+    document,
+    full,
+    html_path_of,
+    title_of,
+    with_validators,
+)
 from .config import Config
 from .images import site_images
-from .index import MAX_LIMIT, Snapshot, TextUnavailable, UnknownTopic, depends_on
-from .live import LiveIndex
+from .index.live import LiveIndex
 from .models import Article, Rendered, Selection
 from .render import FORMATS
 from .search import normalise_query
+from .snapshot import MAX_LIMIT, Snapshot, UnknownTopic
 from .urls import SelectionError, parse_selection, selection_key, topic_path
 
 bp = Blueprint("feeds", __name__)
@@ -117,14 +128,14 @@ def page(
 ) -> Response:
     """An HTML page, rendered once per snapshot (and kept by later ones it does not depend on)."""
     return send(
-        snap.cached(key, lambda: render_page(snap, template, **context), depends_on), depends_on
+        cached(snap, key, lambda: render_page(snap, template, **context), depends_on), depends_on
     )
 
 
 def render_page(snap: Snapshot, template: str, compress: bool = True, **context: Any) -> Rendered:
     """An HTML page's bytes; needs an application context, not a request."""
     body = render_template(template, snap=snap, config=snap.config, **context).encode()
-    return finish(body, HTML, context.get("last_modified"), compress=compress)
+    return with_validators(body, HTML, context.get("last_modified"), compress=compress)
 
 
 def redirect_to(snap: Snapshot, url: str) -> Response:
@@ -147,7 +158,7 @@ def parse_limit(snap: Snapshot) -> int:
 
 def feed_links(snap: Snapshot, selection: Selection, query: str = "") -> list[dict[str, str]]:
     """Autodiscovery and subscribe links for every format of a selection's feed."""
-    title = snap.title_of(selection)
+    title = title_of(snap, selection)
     links = []
     for ext, fmt in FORMATS.items():
         href = FeedRequest(selection, ext, snap.config.feed_items, query).url(snap)
@@ -198,7 +209,7 @@ def feed(name: str) -> Response:
     canonical = wanted.url(snap)
     if canonical != snap.config.base_url + requested_url():
         return redirect_to(snap, canonical)
-    return hub_links(send(snap.document(wanted), depends_on(wanted)), snap.config, canonical)
+    return hub_links(send(document(snap, wanted), depends_on(wanted)), snap.config, canonical)
 
 
 @bp.get("/")
@@ -211,7 +222,7 @@ def index() -> Response:
 def topic(key: str) -> Response:
     snap = snapshot()
     selection = selection_or_404(snap, key)
-    canonical = "/" if selection.is_everything else snap.html_path_of(selection)
+    canonical = "/" if selection.is_everything else html_path_of(selection)
     if canonical != request.path:
         return redirect_to(
             snap, canonical + ("?" + request.query_string.decode() if request.query_string else "")
@@ -224,8 +235,11 @@ def listing(snap: Snapshot, selection: Selection, key: tuple[str, ...], template
     query = normalise_query(request.args.get("q", ""))
     depends_on = None if query or selection.is_everything else frozenset(selection.slugs)
     return send(
-        snap.cached(
-            (*key, query), lambda: render_listing(snap, selection, template, query), depends_on
+        cached(
+            snap,
+            (*key, query),
+            lambda: render_listing(snap, selection, template, query),
+            depends_on,
         ),
         depends_on,
     )
@@ -242,16 +256,16 @@ def render_listing(
     shown = articles[:PAGE_ARTICLES]
     return render_page(
         snap, template, compress,
-        title=snap.title_of(selection), selection=selection, query=query, total=total,
+        title=title_of(snap, selection), selection=selection, query=query, total=total,
         articles=shown, found=len(articles), links=feed_links(snap, selection, query),
         **(home(snap) if template == "index.html" else {}),
         bars=overview.coverage(articles) if template == "topic.html" and not query else [],
         children=[(t, len(snap.by_topic[t])) for t in snap.taxonomy.children(selection.all_of[0])
                   if snap.by_topic[t]] if len(selection.all_of) == 1 else [],
         opml_url=snap.config.base_url + "/feeds.opml",
-        search_url=snap.config.base_url + (snap.html_path_of(selection)),
+        search_url=snap.config.base_url + (html_path_of(selection)),
         last_modified=max(
-            [snap.changed_at(selection), *(a.updated for a in shown if a.updated)]
+            [snap.changed_at(selection), *(a.updated for a in shown)]
         ) if shown else snap.last_change,
     )  # fmt: skip
 
@@ -277,12 +291,12 @@ def article(article_id: str) -> Response:
     if found is None:
         abort(404, f"no article with id {article_id[:64]!r}")
     key, depends_on = ("page", "article", found.id), frozenset({"@" + found.id})
-    return send(snap.cached(key, lambda: render_article(snap, found), depends_on), depends_on)
+    return send(cached(snap, key, lambda: render_article(snap, found), depends_on), depends_on)
 
 
 def render_article(snap: Snapshot, found: Article, compress: bool = True) -> Rendered:
     """An article page's bytes, for the server and the static export alike."""
-    found = snap.full(found)
+    found = full(snap, found)
     verdicts = snap.matcher.verdicts(found)
     # Each topic links to its page, which has its feeds: not three more links per topic here.
     reasons = [(slug, verdicts[slug]) for slug in found.topics if slug in verdicts]
@@ -297,29 +311,29 @@ def render_article(snap: Snapshot, found: Article, compress: bool = True) -> Ren
 def stylesheet() -> Response:
     snap = snapshot()
     nothing: frozenset[str] = frozenset()  # no article changes it
-    return send(snap.cached(("style.css",), lambda: render_stylesheet(snap), nothing), nothing)
+    return send(cached(snap, ("style.css",), lambda: render_stylesheet(snap), nothing), nothing)
 
 
 def render_stylesheet(snap: Snapshot, compress: bool = True) -> Rendered:
     """The pages' one stylesheet: a file of its own, fetched once, rather than in every page."""
     body = (Path(__file__).parent / "templates" / "style.css").read_bytes()
-    return finish(body, CSS, None, compress=compress)
+    return with_validators(body, CSS, None, compress=compress)
 
 
 @bp.get("/topics.json")
 def topics_json() -> Response:
     snap = snapshot()
-    return send(snap.cached(("topics.json",), lambda: render_topics_json(snap)))
+    return send(cached(snap, ("topics.json",), lambda: render_topics_json(snap)))
 
 
 def render_topics_json(snap: Snapshot, compress: bool = True) -> Rendered:
-    return finish(directory.topics_json(snap), JSON, snap.last_change, compress=compress)
+    return with_validators(topic_lists.topics_json(snap), JSON, snap.last_change, compress=compress)
 
 
 @bp.get("/feeds.opml")
 def subscriptions() -> Response:
     """Every topic, nested by the hierarchy; ``?set=countries`` or ``?topics=a,b``: lists by
-    region without the overlaps of the full one (feeds.directory)."""
+    region without the overlaps of the full one (feeds.topic_lists)."""
     snap = snapshot()
     extension = request.args.get("format", "rss")
     if extension not in FORMATS:
@@ -336,7 +350,7 @@ def subscriptions() -> Response:
         return redirect_to(snap, canonical)
 
     make = partial(render_opml, snap, extension, chosen, kind == "countries")
-    return send(snap.cached(("opml", canonical), make))
+    return send(cached(snap, ("opml", canonical), make))
 
 
 def render_opml(
@@ -348,10 +362,10 @@ def render_opml(
 ) -> Rendered:
     """An OPML list: every topic, or by region the countries or the ``chosen`` topics."""
     if countries or chosen is not None:
-        body = directory.opml_by_region(snap, extension, chosen)
+        body = topic_lists.opml_by_region(snap, extension, chosen)
     else:
-        body = directory.opml(snap, extension)
-    return finish(body, directory.OPML_TYPE, snap.last_change, compress=compress)
+        body = topic_lists.opml(snap, extension)
+    return with_validators(body, topic_lists.OPML_TYPE, snap.last_change, compress=compress)
 
 
 def opml_topics(snap: Snapshot) -> list[str] | None:
@@ -396,7 +410,7 @@ def site_image() -> Response:
     """The site's icon and logo (feeds.images), the same for every snapshot."""
     snap = snapshot()
     make = partial(render_image, snap, request.path)
-    return send(snap.cached(("image", request.path), make, frozenset()), frozenset())
+    return send(cached(snap, ("image", request.path), make, frozenset()), frozenset())
 
 
 def render_image(snap: Snapshot, path: str, compress: bool = False) -> Rendered:

@@ -14,7 +14,7 @@ import pytest
 from conftest import write_article
 from feeds.config import Config
 from feeds.dates import GitHistory
-from feeds.live import LiveIndex
+from feeds.index.live import LiveIndex
 
 
 def index_of(collection: Path, index: Path, git: bool = False) -> LiveIndex:
@@ -61,7 +61,8 @@ def test_an_edit_keeps_the_published_date_and_moves_updated(tmp_path: Path) -> N
     article = live.snapshot.articles[0]
     assert article.published == article.updated
     later = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
-    edited = replace(article, digest="edited", published=None, updated=None)
+    (record,) = live.store.files()  # the article as indexed: no dates of its own
+    edited = replace(record.article, digest="edited")
     (dated,) = live.dater.date([edited], now=later)
     assert dated.published == article.published
     assert dated.updated == later

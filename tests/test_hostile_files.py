@@ -18,6 +18,7 @@ from lxml import etree, html
 from conftest import BASE_URL
 from feeds import create_app
 from feeds.collection import MAX_FILE_BYTES
+from feeds.compose import full
 
 GOOD = "Good article {n}\n\nA normal summary about Japan and Tokyo.\nBody.\nOriginal Source: example.com\n"
 
@@ -189,7 +190,9 @@ def test_file_system_traps_are_reported_not_followed(hostile_app) -> None:
     assert "escape.txt: error: symbolic link to outside the collection" in text
     assert "fifo.txt: error: not a regular file" in text
     assert "dangling.txt" in text
-    assert all("Never publish this" not in " ".join(a.paragraphs) for a in snap.articles)
+    assert all(
+        "Never publish this" not in " ".join(full(snap, a).paragraphs) for a in snap.articles
+    )
     assert any(a.title == "Undecodable name" and "\ufffd" in a.path for a in snap.articles)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from conftest import write_article
 from feeds import create_app
+from feeds.index.live import LiveIndex
 
 
 def titles(client, path: str = "/feeds/all.atom") -> list[str]:  # type: ignore[no-untyped-def]
@@ -62,7 +64,7 @@ def test_each_new_problem_is_logged_once(
     app, collection: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     live = app.extensions["feeds"]
-    caplog.set_level("WARNING", logger="feeds.live")
+    caplog.set_level("WARNING", logger="feeds.index")
     (collection / "bad.txt").write_text("---\n[\n---\nT\n\nS\n")
     assert live.refresh() is True
     assert [r.getMessage() for r in caplog.records] == [
@@ -129,13 +131,47 @@ def test_a_restart_resumes_the_last_snapshot_then_catches_up(settings, collectio
     client = app.test_client()
     try:
         live = app.extensions["feeds"]
-        assert live.snapshot.store is not None
+        assert live.snapshot.texts is not None
         deadline = time.monotonic() + 15
         while "Written while the server was down" not in titles(client):
             assert time.monotonic() < deadline, "the resumed snapshot never caught up"
             time.sleep(0.05)
         assert titles(client)[1:] == [e for e in titles_of(before)]
     finally:
+        app.extensions["feeds"].close()
+
+
+def test_a_change_while_reconciling_is_published_before_reconciliation_ends(
+    settings, collection: Path, monkeypatch
+) -> None:
+    create_app(settings, watch=False).extensions["feeds"].close()  # keeps a snapshot
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+    reconcile = LiveIndex.reconcile
+
+    def held(self: LiveIndex) -> None:
+        started.set()
+        release.wait(30)  # until the change below is published (bounded, should that fail)
+        reconcile(self)
+        finished.set()
+
+    monkeypatch.setattr(LiveIndex, "reconcile", held)
+    app = create_app({**settings, "reload_interval": 0.05}, watch=True)
+    client = app.test_client()
+    try:
+        live = app.extensions["feeds"]
+        assert live.resumed and started.wait(10)
+        write_article(collection, "meanwhile.txt", "Written while reconciling",
+                      "About Tokyo and Japan.", date="2025-06-01T00:00:00Z")  # fmt: skip
+        deadline = time.monotonic() + 15
+        while "Written while reconciling" not in titles(client):
+            assert time.monotonic() < deadline, "the change waited for the reconciliation"
+            time.sleep(0.05)
+        assert live.reconciling and not finished.is_set()
+        release.set()
+        assert finished.wait(15) and not live.reconciling
+        assert titles(client)[0] == "Written while reconciling"
+    finally:
+        release.set()
         app.extensions["feeds"].close()
 
 

@@ -101,7 +101,7 @@ def test_the_topic_page_charts_its_coverage_with_a_text_equivalent(world) -> Non
 def test_coverage_picks_the_period_that_keeps_the_bars_few() -> None:
     def at(*days: date) -> tuple[Article, ...]:
         when = [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in days]
-        return tuple(Article(str(n), "p", "t", "s", (), "d", published=w)
+        return tuple(Article(id=str(n), path="p", title="t", digest="d", published=w, updated=w)
                      for n, w in enumerate(when))  # fmt: skip
 
     daily = coverage(at(date(2025, 3, 1), date(2025, 3, 3), date(2025, 3, 3)))

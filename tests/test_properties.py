@@ -6,7 +6,6 @@ import html
 import json
 import re
 import unicodedata
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,8 +17,8 @@ from lxml import etree
 from feeds.collection import parse_article
 from feeds.compose import FeedRequest, render_document
 from feeds.config import Config
-from feeds.index import Snapshot
 from feeds.models import Selection
+from feeds.snapshot import Snapshot
 from feeds.topics import Matcher, load_taxonomy
 
 TAXONOMY = load_taxonomy()
@@ -37,8 +36,9 @@ line = st.text(st.characters(codec=None, exclude_characters="\n\r"), min_size=1,
 def publish(title: str, summary: str, body: list[str]):  # type: ignore[no-untyped-def]
     data = "\n".join([title, "", summary, *body]).encode("utf-8", "surrogatepass")
     article, _ = parse_article(data, "prop_0123456789abcdef.txt")
-    article = MATCHER.tag([replace(article, published=WHEN, updated=WHEN)])[0]
-    snap = Snapshot([article], [], TAXONOMY, CONFIG, MATCHER)
+    indexed = article.indexed(MATCHER.topics_of(article))
+    story = indexed.dated(WHEN, WHEN).with_text(article.paragraphs)
+    snap = Snapshot.build([story], [], TAXONOMY, CONFIG, MATCHER)
     docs = {
         ext: render_document(snap, FeedRequest(Selection(), ext, 20)).body
         for ext in ("rss", "atom", "json")

@@ -21,6 +21,7 @@ from test_jsonfeed import SCHEMA
 from conftest import BASE_URL, write_article
 from feeds import create_app, push
 from feeds.changes import Change, batches, changed_feeds, surrogate_keys
+from feeds.compose import document
 from feeds.push import Failed, Outgoing, Refused, exchange, publish
 
 DEADLINE = 10.0
@@ -245,8 +246,8 @@ def test_a_new_article_changes_exactly_its_topics_feeds_and_all(app, client, col
     # Each named feed really differs, every other one really does not.
     for url in feed_urls("all", "korea", "japan", "russia", "korea+russia"):
         path = url.removeprefix(BASE_URL)
-        old = before.document(_request(before, path)).body
-        new = live.snapshot.document(_request(live.snapshot, path)).body
+        old = document(before, _request(before, path)).body
+        new = document(live.snapshot, _request(live.snapshot, path)).body
         assert (old != new) == (url in changed), url
 
 

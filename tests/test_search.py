@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import BASE_URL, write_article
-from feeds.index import Snapshot
+from feeds.compose import full
 from feeds.search import matches, normalise_query
 
 TOKYO = "Tokyo markets rally as yen weakens"
@@ -59,13 +59,14 @@ def test_search_means_every_word_or_the_phrase(client, query: str, found) -> Non
 
 def test_search_reads_no_text_of_articles_it_does_not_return(app, client, monkeypatch) -> None:
     read: list[str] = []
-    full = Snapshot.full
+    texts = app.extensions["feeds"].texts
+    text = texts.text
 
-    def counting(self, article):  # type: ignore[no-untyped-def]
+    def counting(article):  # type: ignore[no-untyped-def]
         read.append(article.path)
-        return full(self, article)
+        return text(article)
 
-    monkeypatch.setattr(Snapshot, "full", counting)
+    monkeypatch.setattr(texts, "text", counting)
     assert titles(client, "/feeds/all.atom?q=nothing%20matches%20this") == []
     assert fetch(client, "/topics/korea?q=zzz").status_code == 200
     assert read == [], "a search read the texts of articles it did not return"
@@ -98,7 +99,7 @@ def test_the_index_and_one_article_agree(app) -> None:
     snap = app.extensions["feeds"].snapshot
     for query in ("yen", "korea", '"north korea"', "seoul pyongyang", "the", "script alert"):
         by_index = [a.id for a in snap.search(snap.articles, query)]
-        by_text = [a.id for a in snap.articles if matches(snap.full(a), query)]
+        by_text = [a.id for a in snap.articles if matches(full(snap, a), query)]
         assert by_index == by_text, query
 
 

@@ -120,7 +120,7 @@ def test_every_response_says_nosniff(collection, tmp_path: Path, server: str) ->
 
 def test_parallel_indexing_in_a_folder_that_holds_a_feeds_folder(tmp_path: Path) -> None:
     """The workers that index a large collection import this package, not ./feeds."""
-    from feeds.live import PARALLEL_FROM
+    from feeds.index.readers import PARALLEL_FROM
 
     collection = tmp_path / "collection"
     collection.mkdir()

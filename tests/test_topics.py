@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from feeds.cli import main
 from feeds.collection import parse_article
-from feeds.models import Article
+from feeds.models import Parsed
 from feeds.topics import Matcher, load_taxonomy
 
 DATA = Path(__file__).parent / "data" / "topics"
@@ -22,7 +22,7 @@ SEED = Path(__file__).parent.parent / "seeds" / "000_73bcabc292162f38.txt"
 MATCHER = Matcher(load_taxonomy())
 
 
-def read(path: Path) -> Article:
+def read(path: Path) -> Parsed:
     article, problems = parse_article(path.read_bytes(), path.name)
     assert not problems
     return article

@@ -6,14 +6,14 @@ from functools import partial
 
 from feedgen.feed import FeedGenerator
 
-from ..models import Article, Feed
+from ..models import Feed, Story
 from .common import EntryCache, add_entry, generator, item_summary, source_url, with_entries
 from .format import Format
 
 ENTRIES = EntryCache()
 
 
-def render(feed: Feed) -> bytes:
+def render(feed: Feed[Story]) -> bytes:
     fg = generator(feed, FORMAT.link_type)
     # Archive pages, read by programs walking a topic's history, go without indentation.
     pretty = not feed.archive
@@ -24,7 +24,7 @@ def render(feed: Feed) -> bytes:
     )  # fmt: skip
 
 
-def _add(feed: Feed, fg: FeedGenerator, article: Article) -> None:
+def _add(feed: Feed[Story], fg: FeedGenerator, article: Story) -> None:
     entry = add_entry(fg, feed, article)
     entry.summary(item_summary(article), type="text")
     if article.source and (url := source_url(article.source)):

@@ -19,9 +19,9 @@ import nh3
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from .. import __version__
-from ..models import Article, Feed
+from ..models import Feed, Story
 from ..urls import article_urn
+from ..version import __version__
 from .extension import FeedsEntryExtension, FeedsExtension
 
 # feedgen formats RSS dates by switching the process-wide locale: one at a time.
@@ -64,7 +64,7 @@ def clip(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-") + "…"
 
 
-def item_text(article: Article) -> tuple[tuple[str, ...], bool]:
+def item_text(article: Story) -> tuple[tuple[str, ...], bool]:
     """The paragraphs a feed item carries, and whether that is less than the whole text."""
     kept: list[str] = []
     room = ITEM_CHARACTERS
@@ -78,12 +78,12 @@ def item_text(article: Article) -> tuple[tuple[str, ...], bool]:
     return tuple(kept), False
 
 
-def item_summary(article: Article) -> str:
+def item_summary(article: Story) -> str:
     return clip(article.summary, SUMMARY_CHARACTERS)
 
 
 @functools.lru_cache(maxsize=4096)  # an article appears in many feeds: sanitise it once
-def content_html(article: Article, page: str) -> str:
+def content_html(article: Story, page: str) -> str:
     """The text as HTML paragraphs, every character escaped, then sanitised; a long article's
     ends with a link to its page, which has the rest."""
     paragraphs, shortened = item_text(article)
@@ -104,7 +104,7 @@ def content_html(article: Article, page: str) -> str:
     )
 
 
-def generator(feed: Feed, self_type: str) -> FeedGenerator:
+def generator(feed: Feed[Story], self_type: str) -> FeedGenerator:
     """A FeedGenerator with the channel data; the caller adds format-specific parts."""
     fg = FeedGenerator()
     fg.id(feed.id)
@@ -129,7 +129,7 @@ def generator(feed: Feed, self_type: str) -> FeedGenerator:
     return fg
 
 
-def add_entry(fg: FeedGenerator, feed: Feed, article: Article) -> FeedEntry:
+def add_entry(fg: FeedGenerator, feed: Feed[Story], article: Story) -> FeedEntry:
     """The fields every format shares; formats add their own afterwards."""
     entry = fg.add_entry(order="append")
     entry.id(article_urn(article.id))
@@ -174,16 +174,16 @@ class EntryCache:
                 self._entries.popitem(last=False)
 
 
-def entry_key(feed: Feed, article: Article) -> Hashable:
+def entry_key(feed: Feed[Story], article: Story) -> Hashable:
     """Everything an entry's bytes are made of (see :func:`add_entry`)."""
     names = tuple(feed.topic_names.get(slug, slug) for slug in article.topics)
     return (article, feed.archive, feed.article_url, feed.topic_scheme, names)
 
 
 def with_entries(
-    feed: Feed,
+    feed: Feed[Story],
     fg: FeedGenerator,
-    add: Callable[[FeedGenerator, Article], None],
+    add: Callable[[FeedGenerator, Story], None],
     serialize: Callable[[FeedGenerator], bytes],
     cache: EntryCache,
     tags: tuple[bytes, bytes],

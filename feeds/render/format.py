@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..models import Feed
+from ..models import Feed, Story
 
 
 @dataclass(frozen=True)
@@ -13,7 +13,7 @@ class Format:
     extension: str
     label: str  # shown to people: "RSS 2.0"
     link_type: str  # the bare media type, for <link type="...">
-    render: Callable[[Feed], bytes]
+    render: Callable[[Feed[Story]], bytes]
 
     @property
     def media_type(self) -> str:

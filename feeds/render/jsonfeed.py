@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from ..models import Article, Feed
+from ..models import Feed, Story
 from ..urls import article_urn
 from .common import content_html, item_summary
 from .format import Format
@@ -18,7 +18,7 @@ def rfc3339(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def item(feed: Feed, article: Article) -> dict[str, Any]:
+def item(feed: Feed[Story], article: Story) -> dict[str, Any]:
     entry: dict[str, Any] = {
         # "id: unique for that item for that feed over time" - the same urn as RSS and Atom.
         "id": article_urn(article.id),
@@ -44,7 +44,7 @@ def item(feed: Feed, article: Article) -> dict[str, Any]:
     return entry
 
 
-def render(feed: Feed) -> bytes:
+def render(feed: Feed[Story]) -> bytes:
     document: dict[str, Any] = {
         "version": VERSION,
         "title": feed.title,

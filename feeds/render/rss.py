@@ -8,7 +8,7 @@ from typing import cast
 
 from feedgen.feed import FeedGenerator
 
-from ..models import Article, Feed
+from ..models import Feed, Story
 from .common import (
     EntryCache,
     add_entry,
@@ -23,7 +23,7 @@ from .format import Format
 ENTRIES = EntryCache()
 
 
-def render(feed: Feed) -> bytes:
+def render(feed: Feed[Story]) -> bytes:
     fg = generator(feed, FORMAT.link_type)
     fg.description(feed.subtitle)
     fg.load_extension("dc", atom=False, rss=True)
@@ -39,7 +39,7 @@ def render(feed: Feed) -> bytes:
     return hex_references(xml)
 
 
-def _add(feed: Feed, fg: FeedGenerator, article: Article) -> None:
+def _add(feed: Feed[Story], fg: FeedGenerator, article: Story) -> None:
     entry = add_entry(fg, feed, article)
     entry.guid(entry.id(), permalink=False)
     # description is HTML in RSS: escape the plain-text summary once for HTML.

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from .compose import title_of
 from .models import Selection, Topic
 from .overview import countries
 from .render import FORMATS
 from .urls import feed_path, topic_path
 
 if TYPE_CHECKING:
-    from .index import Snapshot
+    from .snapshot import Snapshot
 
 OPML_TYPE = "text/x-opml; charset=utf-8"
 
@@ -115,7 +116,7 @@ def _outermost(snap: Snapshot, slugs: list[str]) -> list[str]:
 def _feed_outline(
     snap: Snapshot, parent: Any, topic: Topic, selection: Selection, extension: str
 ) -> None:
-    title = snap.title_of(selection)
+    title = title_of(snap, selection)
     etree.SubElement(
         parent, "outline", text=title, title=title, type="rss",
         xmlUrl=snap.config.base_url + feed_path(selection, extension),

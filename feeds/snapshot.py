@@ -1,10 +1,12 @@
-"""The index: an immutable snapshot of the collection.
+"""The snapshot: the collection at one moment, immutable.
 
-A :class:`Snapshot` holds every article dated and tagged, newest first, the
-articles of each topic, and the documents rendered from it, each once. A
-change to the collection makes a new snapshot with :meth:`Snapshot.apply`,
-which shares everything the change does not touch: the articles of unrelated
-topics and the documents already rendered for them.
+A :class:`Snapshot` holds every article dated and tagged, newest first, and the
+articles of each topic; it selects them (topics, combinations, searches,
+archive places). It holds no text and renders nothing: the texts come from an
+injected :class:`TextSource`, and what later stages make from a snapshot
+(rendered documents) is kept beside it as :class:`Derived`. A change to the
+collection makes a new snapshot with :meth:`Snapshot.apply`, which shares
+everything the change does not touch.
 """
 
 from __future__ import annotations
@@ -13,23 +15,15 @@ import bisect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .cache import ByteCache
-from .compose import FeedRequest, render_document
 from .config import Config
-from .models import Article, Problem, Rendered, Selection
-from .search import matches, parse_query
-from .store import Gone
+from .models import Article, Gone, Problem, Selection, Story
+from .search import Query, matches_text, parse_query
 from .topics import Matcher, Taxonomy
-from .urls import selection_key, topic_path
-
-if TYPE_CHECKING:
-    from .store import IndexStore
-
-Reread = Callable[[Article], "tuple[str, ...] | None"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_LIMIT = 100
@@ -42,10 +36,6 @@ _requested_lock = threading.Lock()
 
 class UnknownTopic(LookupError):
     """A selection names a topic the taxonomy does not have."""
-
-
-class TextUnavailable(LookupError):
-    """An article's text is neither in the index nor readable from its file just now."""
 
 
 def in_selection(topics: Iterable[str], selection: Selection) -> bool:
@@ -67,76 +57,125 @@ def departures(removed: Iterable[Article], added: Iterable[Article], at: datetim
     return [
         Gone(a.id, a.published, a.topics, at)
         for a in removed
-        if a.published is not None and (a.id not in now_in or not now_in[a.id] >= set(a.topics))
+        if a.id not in now_in or not now_in[a.id] >= set(a.topics)
     ]
 
 
 def newest_first(article: Article) -> tuple[float, str]:
-    assert article.published is not None
     return (-article.published.timestamp(), article.id)
 
 
-@dataclass(frozen=True)
-class _Cached:
-    rendered: Rendered
-    depends_on: frozenset[str] | None  # topic slugs and "@<id>" marks; None: everything
+class TextSource(Protocol):
+    """Where the texts of a snapshot's articles are: the snapshot keeps only their metadata."""
+
+    def text(self, article: Article) -> tuple[str, ...] | None:
+        """The summary and body paragraphs, or None when they cannot be had just now."""
+
+    def search(self, query: Query) -> set[str] | None:
+        """The files (by shown path) whose articles hold the words; None: no word index."""
+
+
+class Derived(Protocol):
+    """Something made from a snapshot that the snapshot following it may keep in part."""
+
+    def follow(self, touched: frozenset[str]) -> Derived:
+        """What of this still holds after a change that touched these slugs and marks."""
 
 
 class Snapshot:
-    """The collection at one moment: articles, topics and their rendered documents."""
+    """The collection at one moment: its articles, by topic and by id, newest first."""
 
     def __init__(
         self,
+        *,
+        config: Config,
+        taxonomy: Taxonomy,
+        matcher: Matcher,
+        articles: tuple[Article, ...],
+        by_id: dict[str, Article],
+        by_topic: dict[str, tuple[Article, ...]],
+        problems: tuple[Problem, ...],
+        texts: TextSource | None = None,
+        changes: dict[str, datetime] | None = None,
+        gone: dict[str, Gone] | None = None,
+        newest_change: datetime | None = None,
+        touched: frozenset[str] | None = None,
+        stamped: dict[str, datetime] | None = None,
+        departed: list[Gone] | None = None,
+        requested: OrderedDict[Selection, None] | None = None,
+        derived: dict[str, Derived] | None = None,
+    ) -> None:
+        self.config = config
+        self.taxonomy = taxonomy
+        self.matcher = matcher
+        self.texts = texts  # the articles' texts, for composing and searching
+        self.articles = articles  # newest first
+        self.by_id = by_id
+        self.by_topic = by_topic
+        self.problems = problems
+        self.changes = changes or {}  # feed (slug, or EVERYTHING) -> last article in or out
+        self.gone = gone or {}  # id -> the article as it was when it left some feeds
+        # What changed since the snapshot this one replaced (topic slugs and "@<id>" marks);
+        # None: a snapshot made whole, which may differ in anything.
+        self.touched = touched
+        self.stamped = stamped or {}  # the feeds the change that made this snapshot dated
+        self.departed = departed or []  # the articles that change took out of some feeds
+        # Combinations of topics readers asked for, shared with the snapshots that follow:
+        # the feeds a change may reach beyond the topics themselves.
+        self.requested: OrderedDict[Selection, None] = (
+            OrderedDict() if requested is None else requested
+        )
+        self._derived = derived or {}
+        self.topic_names = {slug: t.name for slug, t in taxonomy.topics.items()}
+        # Combinations and archive sequences, computed when first asked for: 8 bytes an article.
+        self._selected: ByteCache[tuple[str, Selection], tuple[Article, ...]] = ByteCache(
+            max(config.cache_bytes // 4, 1 << 20)
+        )
+        self._found: ByteCache[tuple[str, object], set[str]] = ByteCache(
+            max(config.cache_bytes // 8, 1 << 20)
+        )  # the files that hold the words of a search
+        if newest_change is None:
+            newest_change = max((a.updated for a in articles), default=EPOCH)
+        self.newest_change = newest_change  # of the articles: what bodies say
+        # And of articles leaving: what Last-Modified says, as it must never go back.
+        self.last_change = max(newest_change, self.changes.get(EVERYTHING, EPOCH))
+        self._lock = threading.Lock()
+
+    @classmethod
+    def build(
+        cls,
         articles: Iterable[Article],
         problems: Iterable[Problem],
         taxonomy: Taxonomy,
         config: Config,
         matcher: Matcher | None = None,
-        store: IndexStore | None = None,
+        *,
+        texts: TextSource | None = None,
         presorted: bool = False,
-        reread: Reread | None = None,
         changes: dict[str, datetime] | None = None,
         gone: dict[str, Gone] | None = None,
-    ) -> None:
-        self.config = config
-        self.taxonomy = taxonomy
-        self.matcher = matcher or Matcher(taxonomy)
-        self.store = store
-        self.reread = reread
-        self.changes = changes or {}  # feed (slug, or EVERYTHING) -> last article in or out
-        self.gone = gone or {}  # id -> the article as it was when it left some feeds
-        self.problems = tuple(problems)
-        self.articles = tuple(articles) if presorted else tuple(sorted(articles, key=newest_first))
-        self.by_id = {a.id: a for a in self.articles}
+    ) -> Snapshot:
+        """A whole snapshot of these articles (``presorted``: already newest first)."""
+        ordered = tuple(articles) if presorted else tuple(sorted(articles, key=newest_first))
         by_topic: dict[str, list[Article]] = {slug: [] for slug in taxonomy.topics}
-        for article in self.articles:
+        for article in ordered:
             for slug in article.topics:
                 by_topic[slug].append(article)
-        self.by_topic = {slug: tuple(items) for slug, items in by_topic.items()}
-        self._finish()
-        self._rendered: ByteCache[tuple[str, ...], _Cached] = ByteCache(config.cache_bytes)
-        # What changed since the snapshot this one replaced (topic slugs and "@<id>" marks);
-        # None: a snapshot made whole, which may differ in anything.
-        self.touched: frozenset[str] | None = None
-        # Combinations of topics readers asked for, shared with the snapshots that follow:
-        # the feeds a change may reach beyond the topics themselves.
-        self.requested: OrderedDict[Selection, None] = OrderedDict()
+        return cls(
+            config=config, taxonomy=taxonomy, matcher=matcher or Matcher(taxonomy),
+            articles=ordered, by_id={a.id: a for a in ordered},
+            by_topic={slug: tuple(items) for slug, items in by_topic.items()},
+            problems=tuple(problems), texts=texts, changes=changes, gone=gone,
+        )  # fmt: skip
 
-    def _finish(self, newest_change: datetime | None = None) -> None:
-        self.topic_names = {slug: t.name for slug, t in self.taxonomy.topics.items()}
-        # Combinations and archive sequences, computed when first asked for: 8 bytes an article.
-        self._selected: ByteCache[tuple[str, Selection], tuple[Article, ...]] = ByteCache(
-            max(self.config.cache_bytes // 4, 1 << 20)
-        )
-        self._found: ByteCache[tuple[str, object], set[str]] = ByteCache(
-            max(self.config.cache_bytes // 8, 1 << 20)
-        )  # the files that hold the words of a search
-        if newest_change is None:
-            newest_change = max((a.updated for a in self.articles if a.updated), default=EPOCH)
-        self.newest_change = newest_change  # of the articles: what bodies say
-        # And of articles leaving: what Last-Modified says, as it must never go back.
-        self.last_change = max(newest_change, self.changes.get(EVERYTHING, EPOCH))
-        self._lock = threading.Lock()
+    def derived(self, name: str, make: Callable[[], Derived]) -> Derived:
+        """What later stages make from this snapshot (rendered documents), made once and
+        followed by :meth:`apply` into the next snapshot."""
+        with self._lock:
+            found = self._derived.get(name)
+            if found is None:
+                found = self._derived[name] = make()
+            return found
 
     @staticmethod
     def touched_by(removed: Iterable[Article], added: Iterable[Article]) -> set[str]:
@@ -161,60 +200,36 @@ class Snapshot:
         """
         removed, added = list(removed), sorted(added, key=newest_first)
         gone = {a.id for a in removed}
-        touched = self.touched_by(removed, added)
-        new = object.__new__(Snapshot)
-        new.config, new.taxonomy, new.matcher, new.store, new.reread = (
-            self.config, self.taxonomy, self.matcher, self.store, self.reread,
-        )  # fmt: skip
-        new.changes, new.gone = self.changes, self.gone
-        new.stamped, new.departed = {}, []
+        touched = frozenset(self.touched_by(removed, added))
+        changes, departed_all = self.changes, self.gone
+        stamped: dict[str, datetime] = {}
+        departed: list[Gone] = []
         if at is not None and (removed or added):
-            new.stamped = {s: at for s in touched if not s.startswith("@")} | {EVERYTHING: at}
-            new.changes = self.changes | new.stamped
-            new.departed = departures(removed, added, at)
-            new.gone = self.gone | {g.id: _merged(self.gone.get(g.id), g) for g in new.departed}
-        new.problems = tuple(problems)
-        new.articles = _merge(self.articles, gone, added)
-        new.by_id = dict(self.by_id)
+            stamped = {s: at for s in touched if not s.startswith("@")} | {EVERYTHING: at}
+            changes = self.changes | stamped
+            departed = departures(removed, added, at)
+            departed_all = self.gone | {g.id: _merged(self.gone.get(g.id), g) for g in departed}
+        by_id = dict(self.by_id)
         for article in removed:
-            new.by_id.pop(article.id, None)
-        new.by_id.update((a.id, a) for a in added)
-        new.by_topic = dict(self.by_topic)
+            by_id.pop(article.id, None)
+        by_id.update((a.id, a) for a in added)
+        by_topic = dict(self.by_topic)
         for slug in touched & self.by_topic.keys():
-            new.by_topic[slug] = _merge(
+            by_topic[slug] = _merge(
                 self.by_topic[slug], gone, [a for a in added if slug in a.topics]
             )
         newest = None  # recounted only if the newest change itself went away
         if all(a.updated != self.newest_change for a in removed):
-            newest = max([self.newest_change, *(a.updated for a in added if a.updated)])
-        new._finish(newest)
-        new.touched, new.requested = frozenset(touched), self.requested
+            newest = max([self.newest_change, *(a.updated for a in added)])
         with self._lock:
-            new._rendered = self._rendered.copy(
-                lambda cached: (
-                    cached.depends_on is not None and cached.depends_on.isdisjoint(touched)
-                )
-            )
-        return new
-
-    stamped: dict[str, datetime] = {}  # the feeds the change that made this snapshot dated
-    departed: list[Gone] = []  # the articles that change took out of some feeds
-
-    def full(self, article: Article) -> Article:
-        """The article with its text, which the snapshot keeps on disk rather than in memory.
-
-        The index is only a cache of the text: when it does not have it, the file is read
-        again; when neither can give it, :class:`TextUnavailable` is raised, as an article is
-        never published without its text.
-        """
-        if article.summary or (self.store is None and self.reread is None):
-            return article
-        text = self.store.text(article.path) if self.store is not None else None
-        if not text and self.reread is not None:
-            text = self.reread(article)
-        if not text:
-            raise TextUnavailable(article.path)
-        return replace(article, summary=text[0], body=text[1:])
+            derived = {name: d.follow(touched) for name, d in self._derived.items()}
+        return Snapshot(
+            config=self.config, taxonomy=self.taxonomy, matcher=self.matcher, texts=self.texts,
+            articles=_merge(self.articles, gone, added), by_id=by_id, by_topic=by_topic,
+            problems=tuple(problems), changes=changes, gone=departed_all, newest_change=newest,
+            touched=touched, stamped=stamped, departed=departed, requested=self.requested,
+            derived=derived,
+        )  # fmt: skip
 
     def search(self, articles: tuple[Article, ...], query: str) -> Iterable[Article]:
         """The articles, in order, that hold every word of ``query`` (or its phrase)."""
@@ -224,11 +239,18 @@ class Snapshot:
         key = ("search", wanted)
         found = self._found.get(key)
         if found is None:
-            found = self.store.search(wanted) if self.store is not None else None
+            found = self.texts.search(wanted) if self.texts is not None else None
             if found is None:  # no word index to ask: read the texts
-                return (a for a in articles if matches(self.full(a), query))
+                return (a for a in articles if self._holds(a, query))
             self._found.put(key, found, 100 * len(found) + 64)  # every format and limit
         return (a for a in articles if a.path in found)
+
+    def _holds(self, article: Article, query: str) -> bool:
+        if isinstance(article, Story):
+            text: tuple[str, ...] | None = article.paragraphs
+        else:
+            text = self.texts.text(article) if self.texts is not None else None
+        return matches_text(article.title, text or (), query)
 
     def changed_at(self, selection: Selection) -> datetime:
         """The last time an article joined or left the feeds of a selection, as far as known."""
@@ -247,7 +269,15 @@ class Snapshot:
         if found is None:
             live = {a.id for a in articles}
             left = [
-                Article(g.id, "", "", "", (), "", published=g.published, topics=g.topics)
+                Article(
+                    id=g.id,
+                    path="",
+                    title="",
+                    digest="",
+                    published=g.published,
+                    updated=g.published,
+                    topics=g.topics,
+                )  # fmt: skip
                 for g in self.gone.values()
                 if g.id not in live and in_selection(g.topics, selection)
             ]
@@ -297,55 +327,12 @@ class Snapshot:
         excluded = set(selection.none_of)
         return tuple(a for a in found if not excluded.intersection(a.topics))
 
-    def title_of(self, selection: Selection) -> str:
-        if selection.is_everything:
-            return "All articles"
-        names = [self.topic_names[s] for s in selection.all_of or selection.any_of]
-        title = (" and " if selection.all_of else " or ").join(names)
-        if selection.none_of:
-            title += ", without " + " or ".join(self.topic_names[s] for s in selection.none_of)
-        return title
-
-    def html_path_of(self, selection: Selection) -> str:
-        if selection.is_everything:
-            return "/"
-        if len(selection.all_of) == 1 and not selection.none_of:
-            return topic_path(selection.all_of[0])
-        return topic_path(selection_key(selection))
-
-    def document(self, request: FeedRequest) -> Rendered:
-        """One feed document, rendered once per snapshot."""
-        key = ("feed", request.url(self))
-        return self.cached(key, lambda: render_document(self, request), depends_on(request))
-
-    def cached(
-        self,
-        key: tuple[str, ...],
-        make: Callable[[], Rendered],
-        depends_on: frozenset[str] | None = None,
-    ) -> Rendered:
-        """Memoise a rendered document for the life of this snapshot (and later ones it
-        does not depend on)."""
-        found = self._rendered.get(key)
-        if found is not None:
-            return found.rendered
-        rendered = make()
-        size = len(rendered.body) + len(rendered.gzip or b"") + 256
-        self._rendered.put(key, _Cached(rendered, depends_on), size)
-        return rendered
-
 
 def _merged(before: Gone | None, now: Gone) -> Gone:
     """An article that left feeds again: it keeps its place in every feed it was ever in."""
     if before is None:
         return now
     return replace(now, topics=tuple(dict.fromkeys((*before.topics, *now.topics))))
-
-
-def depends_on(request: FeedRequest) -> frozenset[str] | None:
-    """The topics a feed document depends on; None: every article."""
-    selection = request.selection
-    return None if selection.is_everything or request.query else frozenset(selection.slugs)
 
 
 def _merge(

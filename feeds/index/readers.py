@@ -1,0 +1,106 @@
+"""Reading files: parsing and tagging them, in a process pool when there are many."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from multiprocessing import get_context
+from pathlib import Path
+
+from .. import collection
+from ..collection import FileEntry
+from ..models import Problem
+from ..store import FileRecord
+from ..topics import Matcher, Taxonomy
+
+log = logging.getLogger(__name__)
+
+PARALLEL_FROM = 2000  # files; below this a process pool costs more than it saves
+CHUNK = 500  # files parsed, tagged and stored at a time
+
+Read = tuple[FileRecord, tuple[str, ...] | None]  # a file's record, and its text apart
+
+
+def read_and_tag(
+    root: Path, entries: Iterable[FileEntry], matcher: Matcher, fingerprint: str
+) -> list[Read]:
+    """Parse and tag files: records without texts, each with its text apart."""
+    done: list[Read] = []
+    for entry in entries:
+        article, problems = collection.read_article(root, entry)
+        if article is None:
+            done.append((FileRecord(entry, None, tuple(problems)), None))
+            continue
+        unknown = [s for s in article.declared_topics if s not in matcher.taxonomy]
+        if unknown:
+            reason = f"unknown topics ignored: {', '.join(unknown)}"
+            problems.append(Problem(article.path, reason, "warning"))
+        tagged = article.indexed(matcher.topics_of(article))
+        record = FileRecord(entry, tagged, tuple(problems), fingerprint)
+        done.append((record, (article.summary, *article.body)))
+    return done
+
+
+_worker: tuple[Matcher, str] | None = None
+
+
+def _start_worker(taxonomy: Taxonomy, fingerprint: str) -> None:
+    global _worker
+    _worker = (Matcher(taxonomy), fingerprint)
+
+
+def _work(root: Path, entries: list[FileEntry]) -> list[Read]:
+    assert _worker is not None
+    return read_and_tag(root, entries, *_worker)
+
+
+@contextmanager
+def _package_first() -> Iterator[None]:
+    """Spawned processes import this package from where this process did, never from a
+    ``feeds`` folder in the working directory that happens to come first on the path."""
+    home = str(Path(__file__).resolve().parent.parent.parent)
+    saved = sys.path[:]
+    sys.path[:] = [home, *(p for p in saved if p not in ("", ".", os.getcwd(), home))]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+class Readers:
+    """Reads files in chunks: in this process, or over every core when there are many."""
+
+    def __init__(self, root: Path, parallel_from: int = PARALLEL_FROM) -> None:
+        self.root = root
+        self.parallel_from = parallel_from
+
+    def read(
+        self, entries: list[FileEntry], taxonomy: Taxonomy, matcher: Matcher, fingerprint: str
+    ) -> Iterator[list[Read]]:
+        """What each chunk of ``entries`` gives, chunk by chunk."""
+        chunks = [entries[i : i + CHUNK] for i in range(0, len(entries), CHUNK)]
+        workers = min(os.cpu_count() or 1, 8)
+        if len(entries) < self.parallel_from or workers < 2:
+            for chunk in chunks:
+                yield read_and_tag(self.root, chunk, matcher, fingerprint)
+            return
+        context = get_context("spawn")  # never fork a process that runs threads
+        done = 0
+        try:
+            with _package_first(), ProcessPoolExecutor(
+                workers, mp_context=context,
+                initializer=_start_worker,  # type: ignore[arg-type]  # typeshed wants no arguments
+                initargs=(taxonomy, fingerprint),  # type: ignore[arg-type]
+            ) as pool:  # fmt: skip
+                for results in pool.map(_work, [self.root] * len(chunks), chunks):
+                    done += 1
+                    yield results
+        except (BrokenProcessPool, OSError) as exc:
+            log.warning("parallel indexing failed (%s); indexing in one process", exc)
+            for chunk in chunks[done:]:
+                yield read_and_tag(self.root, chunk, matcher, fingerprint)

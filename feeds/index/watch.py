@@ -1,0 +1,136 @@
+"""Noticing changes: file-system events (inotify through watchdog) where they work,
+periodic scans where they do not, and a full scan now and then in case events were lost."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+RESCAN_SECONDS = 300.0  # a full scan now and then, in case file-system events were lost
+EVERYTHING = "/"  # the pending path that asks for a full scan
+
+
+class Watcher:
+    """Collects the paths that changed and calls ``check`` with them from its own thread.
+
+    ``check`` is called with the paths noticed since the last call (relative to the root,
+    folders with a trailing ``/``; :data:`EVERYTHING` for a full scan); ``busy`` says
+    whether the index has writes to retry, which brings the next check closer.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        interval: float,
+        check: Callable[[], object],
+        busy: Callable[[], bool],
+        retry_seconds: Callable[[], float],
+    ) -> None:
+        self.root = root
+        self.interval = interval
+        self._check = check
+        self._busy = busy
+        self._retry_seconds = retry_seconds
+        self.pending: set[str] = set()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._observer: object = None
+
+    def take(self) -> set[str]:
+        """The paths noticed since the last call."""
+        pending, self.pending = self.pending, set()
+        return pending
+
+    def queue(self, paths: set[str]) -> None:
+        """Paths to look at again at the next check."""
+        self.pending |= paths
+        self._wake.set()
+
+    def notice(self, path: str, is_directory: bool) -> None:
+        """Note a changed path; the watcher thread picks it up at once."""
+        try:
+            relative = Path(path).relative_to(self.root).as_posix()
+        except ValueError:
+            return
+        if relative == ".":
+            relative = ""
+        self.queue({relative + "/" if is_directory else relative})
+
+    def start(self, first: Callable[[], object] | None = None) -> None:
+        """Follow the collection; ``first`` runs beside, in a thread of its own (the
+        comparison of a resumed snapshot with the collection), so changes go through
+        meanwhile."""
+        if self._threads:
+            return
+        self._observer = self._observe()
+        threads = [threading.Thread(target=self._run, name="feeds-reload", daemon=True)]
+        if first is not None:
+            threads.append(threading.Thread(target=first, name="feeds-reconcile", daemon=True))
+        self._threads = threads
+        for thread in threads:
+            thread.start()
+
+    def _observe(self) -> object:
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:
+            return None
+        watcher = self
+
+        class Handler(FileSystemEventHandler):  # type: ignore[misc]
+            def on_any_event(self, event) -> None:  # type: ignore[no-untyped-def]
+                if event.event_type in ("opened", "closed_no_write"):
+                    return
+                if event.is_directory and event.event_type in ("modified", "closed"):
+                    return  # a file inside changed: its own event says which
+                for raw in (event.src_path, getattr(event, "dest_path", "")):
+                    if raw:
+                        watcher.notice(os.fsdecode(raw), event.is_directory)
+
+        observer = Observer()
+        try:
+            observer.schedule(Handler(), str(self.root), recursive=True)
+            observer.start()
+        except OSError as exc:  # e.g. the inotify watch limit: fall back to scanning
+            log.warning("file-system events unavailable (%s); scanning instead", exc)
+            return None
+        return observer
+
+    def _run(self) -> None:
+        last_scan = time.monotonic()
+        while not self._stop.is_set():
+            if self._observer is None:
+                self._stop.wait(self.interval)
+                if not self._stop.is_set():
+                    self._check()
+                continue
+            timeout = RESCAN_SECONDS - (time.monotonic() - last_scan)
+            if self._busy():
+                timeout = min(timeout, self._retry_seconds())  # an index to write or heal
+            woke = self._wake.wait(max(timeout, 0.0))
+            if self._stop.is_set():
+                break
+            self._wake.clear()
+            if woke:
+                self._stop.wait(min(self.interval, 0.05))  # let a burst of events settle
+                self._wake.clear()
+            elif time.monotonic() - last_scan >= RESCAN_SECONDS:
+                self.pending.add(EVERYTHING)
+                last_scan = time.monotonic()
+            self._check()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()  # type: ignore[attr-defined]
+        for thread in self._threads:
+            thread.join(timeout=10)

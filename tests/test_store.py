@@ -1,0 +1,97 @@
+"""The persistent index: what it stores comes back as it went in, across a reopening, and
+the fast-start state resumes the file table it was saved from."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from feeds.collection import FileEntry
+from feeds.index.files import FileTable
+from feeds.index.state import FastStart
+from feeds.models import Indexed, Problem
+from feeds.search import parse_query
+from feeds.store import STATE_MAGIC, FileRecord, IndexStore
+
+WHEN = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
+NOT_UTF8 = b"caf\xe9.txt".decode("utf-8", "surrogateescape")  # a Latin-1 file name
+
+
+def tagged(path: str, **fields: object) -> Indexed:
+    values: dict[str, object] = {
+        "id": "abc", "path": path, "title": "Tokyo markets rally", "digest": "f" * 64,
+        "source": "example.org", "author": "A. Writer", "link": "https://example.org/a",
+        "published": WHEN, "updated": None, "declared_topics": ("japan",),
+        "topics": ("japan", "asia"),
+    }  # fmt: skip
+    return Indexed(**{**values, **fields})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    opened = IndexStore(tmp_path / "index")
+    yield opened
+    opened.close()
+
+
+@pytest.mark.parametrize("path", ["news/a.txt", "news/" + NOT_UTF8], ids=["utf-8", "not utf-8"])
+def test_a_file_record_comes_back_as_stored_after_reopening(store, path: str) -> None:  # type: ignore[no-untyped-def]
+    shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    article = tagged(shown)
+    record = FileRecord(FileEntry(path, 120, 1_700_000_000_123_456_789), article,
+                        (Problem(shown, "odd date", "warning"),), "tagging-1")  # fmt: skip
+    text = ("The yen weakened.", "Shares rose in Tokyo.")
+    store.save([(record, text)])
+    store.close()
+    again = IndexStore(store.folder)
+    try:
+        assert list(again.files()) == [record]
+        assert again.text(shown) == text
+        assert again.search(parse_query("yen")) == {shown}
+    finally:
+        again.close()
+
+
+def test_a_file_without_an_article_keeps_its_problems(store) -> None:  # type: ignore[no-untyped-def]
+    record = FileRecord(FileEntry("bad.txt", 3, 1), None, (Problem("bad.txt", "not text"),))
+    store.save([(record, None)])
+    assert list(store.files()) == [record]
+    store.forget(["bad.txt"])
+    assert list(store.files()) == []
+
+
+def test_the_fast_start_state_resumes_the_table_it_was_saved_from(store) -> None:  # type: ignore[no-untyped-def]
+    first = tagged("a.txt").dated(WHEN, WHEN)
+    second = tagged("b.txt", id="def", link=None).dated(
+        datetime(2025, 4, 1, tzinfo=UTC), datetime(2025, 4, 2, tzinfo=UTC)
+    )
+    table = FileTable()
+    for path, size in (("a.txt", 1), ("b.txt", 2), ("c.txt", 3)):
+        problems = (Problem(path, "not text"),) if path == "c.txt" else ()
+        table.keep(FileRecord(FileEntry(path, size, size), None, problems))
+    table.set_articles({"a.txt": first, "b.txt": second})
+    table.scan_problems = [Problem("link.txt", "a symbolic link; skipped")]
+    FastStart(store).save(table, (second, first), "fingerprint", "git")
+
+    resumed = FastStart(store).load("fingerprint")
+    assert resumed is not None
+    again, git_key = resumed
+    assert git_key == "git"
+    assert again.entries == table.entries and again.problems_of == table.problems_of
+    assert again.articles == table.articles
+    assert again.scan_problems == table.scan_problems
+    assert again.problems() == table.problems()
+    assert list(again.articles) == ["b.txt", "a.txt"]  # newest first, as saved
+    assert FastStart(store).load("other topics") is None
+
+
+def test_a_damaged_state_file_is_set_aside(store) -> None:  # type: ignore[no-untyped-def]
+    FastStart(store).save(FileTable(), (), "fingerprint", None)
+    data = store.state_path.read_bytes()
+    assert data.startswith(STATE_MAGIC)
+    store.state_path.write_bytes(data[:-10])
+    assert FastStart(store).load("fingerprint") is None
+    assert not store.state_path.exists()
+    assert store.state_path.with_name("snapshot.pickle.damaged").exists()
