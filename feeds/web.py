@@ -299,8 +299,11 @@ def render_article(snap: Snapshot, found: Article, compress: bool = True) -> Ren
     """An article page's bytes, for the server and the static export alike."""
     found = full(snap, found)
     verdicts = snap.matcher.verdicts(found)
-    # Each topic links to its page, which has its feeds: not three more links per topic here.
-    reasons = [(slug, verdicts[slug]) for slug in found.topics if slug in verdicts]
+    reasons = [
+        (slug, verdicts[slug], feed_links(snap, Selection(all_of=(slug,))))
+        for slug in found.topics
+        if slug in verdicts
+    ]
     return render_page(
         snap, "article.html", compress,
         article=found, reasons=reasons, links=feed_links(snap, Selection()),
