@@ -60,7 +60,9 @@ class LiveIndex:
         self.root = config.collection_path
         if not self.root.is_dir():
             raise FileNotFoundError(f"collection folder not found: {self.root}")
-        self.store = IndexStore(config.index_path)
+        # A resumed start checks the database's pages in the background (:meth:`_verify`):
+        # what it serves first comes from the checksummed snapshot file.
+        self.store = IndexStore(config.index_path, verify=not fast_start)
         self.dater = Dater(self.root, self.store, use_git=config.git_dates)
         self.topics = TaxonomySource(config, cache=self.store.folder / "taxonomy.pickle")
         self.readers = Readers(self.root)
@@ -85,6 +87,8 @@ class LiveIndex:
             started = self._resume() if fast_start else None
         self.reconciling = started is not None  # served, not yet compared with the files
         self.resumed = started is not None  # else made whole: what changed since is unknown
+        if started is None and not self.store.verify():  # about to build on it: check first
+            self.store.heal({})
         self.snapshot: Snapshot = started or self._rebuild(self._known_records(), offline=True)
         if not self.reconciling:
             self._save_state()
@@ -148,7 +152,7 @@ class LiveIndex:
     def catch_up(self) -> None:
         """Compare a resumed snapshot with the collection now, as the watcher does first; for
         a one-off command such as ``feeds build``, which starts no watcher."""
-        if self.reconciling and self.refresh():
+        if self.reconciling and (not self._verify() or self.refresh()):
             self.reconciling = False  # the state kept for the next start has changed: save it
 
     def reconcile(self) -> None:
@@ -157,6 +161,11 @@ class LiveIndex:
         The scan runs without the lock and the differences are applied a chunk at a time,
         each file looked at again then, so changes noticed meanwhile are published at once
         rather than after the whole comparison."""
+        if not self._verify():  # rebuilt from the collection: nothing left to compare
+            with self._lock:
+                self.reconciling = False
+            log.info("the resumed snapshot was replaced by one built from the collection")
+            return
         try:
             now, scan_problems = compare.scan(self.root)
             with self._lock:
@@ -176,6 +185,15 @@ class LiveIndex:
             self.reconciling = False
             self._save_state()
         log.info("the resumed snapshot is up to date with the collection")
+
+    def _verify(self) -> bool:
+        """Check the pages of a database a resumed start did not check before serving; a
+        damaged one is set aside and rebuilt from the collection, replacing the snapshot
+        resumed with it. Whether the database was sound."""
+        if self.store.verify():
+            return True
+        self._heal()
+        return False
 
     def refresh(self, paths: Iterable[str] | None = None) -> bool:
         """Bring the snapshot up to date: the named files, or the whole collection.
