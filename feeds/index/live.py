@@ -111,9 +111,8 @@ class LiveIndex:
         if not presorted:  # commits since: date again from the index
             known = [r for p, r in self._known_records().items() if p in self.files.entries]
             self.files.set_articles(self._date(known))
-        owners = self.files.owners()
-        ordered = [a for a in self.files.articles.values() if owners[a.id] is a]
-        log.info("resumed the last snapshot: %d articles", len(owners))
+        ordered = self.files.held()
+        log.info("resumed the last snapshot: %d articles", len(ordered))
         return self._snapshot(ordered, presorted=presorted)
 
     def _snapshot(self, articles: Iterable[Article], presorted: bool = False) -> Snapshot:
