@@ -159,12 +159,11 @@ class LiveIndex:
 
         The scan runs without the lock and the differences are applied a chunk at a time,
         each file looked at again then, so changes noticed meanwhile are published at once
-        rather than after the whole comparison."""
-        if not self._verify():  # rebuilt from the collection: nothing left to compare
-            with self._lock:
-                self.reconciling = False
-            log.info("the resumed snapshot was replaced by one built from the collection")
-            return
+        rather than after the whole comparison. The pages of the database are checked
+        beside it (SQLite reads them without holding the interpreter); the state for the next
+        start is kept only once they are found sound."""
+        checking = threading.Thread(target=self.store.verify, name="feeds-verify", daemon=True)
+        checking.start()
         try:
             now, scan_problems = compare.scan(self.root)
             with self._lock:
@@ -180,9 +179,12 @@ class LiveIndex:
         except Exception:
             log.exception("comparing the resumed snapshot with the collection failed")
             self.watcher.queue({SCAN_ALL})
+        checking.join()
+        sound = self._verify()  # if not, rebuilt from the collection: made whole anew
         with self._lock:
             self.reconciling = False
-            self._save_state()
+            if sound:
+                self._save_state()
         log.info("the resumed snapshot is up to date with the collection")
 
     def _verify(self) -> bool:
