@@ -215,6 +215,8 @@ def restorer(cls: type[Record]) -> Callable[[Sequence[Any]], Record]:
     :func:`field_values` gives them: for records this program kept itself (the snapshot
     kept for a fast start). It sets the slots as the generated ``__init__`` does, without
     its call by keyword: a third of the time, over hundreds of thousands of records."""
+    if hasattr(cls, "__post_init__"):  # its __init__ does more than set the fields
+        raise TypeError(f"{cls.__name__} cannot be restored without its __init__")
     setters = [getattr(cls, f.name).__set__ for f in fields(cls)]  # type: ignore[arg-type]
     new = object.__new__
 
