@@ -260,10 +260,7 @@ def test_damage_a_resumed_start_did_not_check_is_found_and_rebuilt(settings, cap
     meanwhile is whole."""
     build_once(settings)
     database = index_file(settings)
-    with sqlite3.connect(database) as db:  # a page that serving the snapshot never reads
-        (root,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'seen'").fetchone()
-        (page_size,) = db.execute("PRAGMA page_size").fetchone()
-    junk(database, (root - 1) * page_size, page_size)
+    damage_a_page_serving_never_reads(database)
     caplog.set_level("WARNING")
     app = start(settings)
     live = app.extensions["feeds"]
@@ -283,3 +280,24 @@ def test_damage_a_resumed_start_did_not_check_is_found_and_rebuilt(settings, cap
         assert live.store.text(live.snapshot.articles[0].path), "the new index holds the text"
     finally:
         live.close()
+
+
+def test_without_a_snapshot_to_resume_the_database_is_checked_before_use(settings) -> None:  # type: ignore[no-untyped-def]
+    build_once(settings)
+    database = index_file(settings)
+    damage_a_page_serving_never_reads(database)
+    snapshot_file(settings).unlink()
+    app = start(settings)
+    try:
+        assert list(database.parent.glob("index.sqlite3.damaged-*")), "built on a damaged index"
+        every_item_has_its_text(app)
+    finally:
+        app.extensions["feeds"].close()
+
+
+def damage_a_page_serving_never_reads(database: Path) -> None:
+    """Junk over the first-seen dates' page: only a check of every page finds it."""
+    with sqlite3.connect(database) as db:
+        (root,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'seen'").fetchone()
+        (page_size,) = db.execute("PRAGMA page_size").fetchone()
+    junk(database, (root - 1) * page_size, page_size)
