@@ -218,6 +218,7 @@ class IndexStore:
         self.generation = ""  # changes whenever the file cache starts anew
         self.unwritable: str | None = None  # why the last write failed; None: all written
         self.damaged: str | None = None  # damage seen while serving; heal() rebuilds
+        self.refilling = False  # healed, not yet filled again: its word index lacks articles
         self._next_try = 0.0
         self._pending_files: dict[bytes, tuple | None] = {}  # type: ignore[type-arg]  # None: forgotten
         self._pending_shown: dict[str, bytes] = {}
@@ -361,6 +362,7 @@ class IndexStore:
         with self._lock:
             reason = self.damaged or "damaged"
             self.damaged = None
+            self.refilling = True
             if self._db is not None:
                 with suppress(sqlite3.Error):
                     self._db.close()
@@ -533,7 +535,7 @@ class IndexStore:
         """The files (by shown name) whose articles hold every word or the phrase; None
         when the word index cannot answer."""
         with self._lock:
-            if self._db is None or self.damaged:
+            if self._db is None or self.damaged or self.refilling:
                 return None
             try:
                 rows = self._db.execute(

@@ -299,6 +299,7 @@ class LiveIndex:
             before = {p: r.article for p, r in known.items() if r.article is not None}
             self.history.offline(before, self.files.articles, self.dater.known())
         snapshot = self._snapshot(self.files.owners().values())
+        self.store.refilling = False  # every file is in the index again: it can search
         log.info("snapshot: %d articles, %d re-read", len(snapshot.articles), len(results))
         return snapshot
 
