@@ -77,9 +77,26 @@ varnish:
 golden: $(VENV)/.installed-test
 	$(BIN)/python -m pytest tests/test_golden.py --update-golden
 
-bench: $(VENV)/.installed-test
+# The reference programs the benchmarks measure feeds against, from Debian: wrk (HTTP load)
+# and Hugo (a static site generator); nginx and Varnish come from their own targets.
+# Installed only when missing, and only as root; a benchmark whose program is missing stops
+# and names this target.
+.PHONY: bench-tools
+bench-tools: nginx varnish
+	@missing=""; \
+	for tool in wrk hugo; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	else \
+	  echo "make bench-tools:$$missing missing and installing needs root" \
+	    "(sudo apt-get install$$missing)." >&2; \
+	fi
+
+bench: $(VENV)/.installed-test bench-tools
 	$(BIN)/python bench/topics.py
-	$(BIN)/python bench/http.py
+	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/index.py
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/cache.py

@@ -28,23 +28,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
-    WORK,
-    Measured,
-    ensure_tool,
-    feeds_command,
+from folders import WORK  # noqa: E402
+from generate import collection, parse_sizes  # noqa: E402
+from processes import Measured, feeds_command, run_measured  # noqa: E402
+from report import (  # noqa: E402
     fmt_kb,
     log,
     machine,
     median,
-    parse_sizes,
-    run_measured,
     table,
     tool_version,
     wait_until_quiet,
     write_section,
 )
-from generate import collection  # noqa: E402
+from tools import installed  # noqa: E402
 
 BASE_URL = "http://127.0.0.1:8000"
 FEED_SUFFIXES = (".rss", ".atom", ".xml", ".json")
@@ -471,7 +468,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     began = time.monotonic()
-    hugo = ensure_tool("hugo")
+    hugo = installed("hugo")
     pelican = pelican_env()
     versions = {
         "Hugo": tool_version(hugo, "version"),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import http.client
 import json
 import os
 import random
@@ -30,34 +31,16 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-# bench/http.py would shadow the standard library's http package: import it first.
-_BENCH = [p for p in sys.path if Path(p or os.curdir).resolve() == Path(__file__).resolve().parent]
-sys.path[:] = [p for p in sys.path if p not in _BENCH]
-import http.client  # noqa: E402
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import (  # noqa: E402
-    HOST,
-    ROOT,
-    WORK,
-    Server,
-    feeds_command,
-    free_port,
-    get,
-    log,
-    machine,
-    table,
-    tool_version,
-    wait_for_200,
-    wait_until_quiet,
-    write_section,
-)
-from generate import PLACES, collection  # noqa: E402
+from folders import ROOT, WORK
+from generate import PLACES, collection
+from probe import HOST, free_port, get, wait_for_200
+from processes import Server, feeds_command
+from report import log, machine, table, tool_version, wait_until_quiet, write_section
+from tools import installed
 
 HUB = ROOT / "tests" / "websub_hub.py"
 README = ROOT / "README.md"
@@ -212,9 +195,7 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def measure(args: argparse.Namespace) -> None:
-    if not shutil.which("varnishd") and not Path("/usr/sbin/varnishd").exists():
-        raise SystemExit("varnishd is missing: run `make varnish` as root")
-    varnishd = shutil.which("varnishd") or "/usr/sbin/varnishd"
+    varnishd = installed("varnishd", "varnish")
     work = WORK / "cache"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

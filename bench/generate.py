@@ -17,14 +17,12 @@ import hashlib
 import json
 import random
 import shutil
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import DATA, ROOT, log  # noqa: E402
+from folders import DATA, ROOT
+from report import log
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
 SEED = 20250301
@@ -188,6 +186,11 @@ def generate(count: int, out: Path, seed: int = SEED, corpus: Path | None = None
     out.parent.mkdir(parents=True, exist_ok=True)
     staging.rename(out)
     return out
+
+
+def parse_sizes(text: str) -> list[int]:
+    """Collection sizes as a command line gives them: ``1000,10_000``."""
+    return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
 
 
 def collection(count: int, seed: int = SEED) -> Path:

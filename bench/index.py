@@ -14,38 +14,24 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import (  # noqa: E402
-    HOST,
-    WORK,
+from folders import WORK
+from generate import collection, parse_sizes
+from probe import HOST, feed_links, free_port, get, wait_for_200
+from processes import (
     MemorySampler,
     Server,
     count_log,
     cpu_seconds,
-    feed_links,
     feeds_command,
-    feeds_settings,
-    fmt_kb,
-    free_port,
-    get,
-    log,
-    machine,
     other_work,
-    parse_sizes,
     pss_kb,
     server_name,
-    table,
-    wait_for_200,
-    wait_until_quiet,
-    write_section,
 )
-from generate import collection  # noqa: E402
+from report import feeds_settings, fmt_kb, log, publish, table, wait_until_quiet
 
 FEED = "/feeds/all.rss"
 SETTLE_WINDOW = 3.0  # seconds; longer than the shipped reload interval of 2 s
@@ -305,12 +291,8 @@ article should keep its ETag, one with it should not.
 Server log lines over both starts:
 
 {table(["Articles", "Server", *log_header], logs)}
-
-Machine:
-
-{machine()}
 """
-    write_section("index", "Index", body)
+    publish("index", "Index", body)
 
 
 def main() -> None:

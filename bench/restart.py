@@ -28,21 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
-    HOST,
-    WORK,
-    Server,
-    cpu_seconds,
-    feeds_command,
-    free_port,
-    get,
-    log,
-    machine,
-    table,
-    wait_for_200,
-    write_section,
-)
+from folders import WORK  # noqa: E402
 from generate import collection  # noqa: E402
+from probe import HOST, free_port, get, wait_for_200  # noqa: E402
+from processes import Server, cpu_seconds, feeds_command  # noqa: E402
+from report import log, machine, table, write_section  # noqa: E402
 
 FEED = "/feeds/all.rss"
 IMPORTS = {"main process": "import feeds.cli", "worker": "import feeds.web, feeds.index.live"}

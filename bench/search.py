@@ -16,60 +16,27 @@ searchers run; the worker grows by no more than FEEDS_CACHE_BYTES plus 50 MB.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import http.client
 import os
 import random
 import re
 import shutil
-import sys
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from folders import WORK
+from generate import collection
+from probe import HOST, free_port, wait_for_200
+from processes import CLIENT_CPU, SERVER_CPU, Server, feeds_command, process_tree, status_kb
+from report import feeds_settings, log, median, publish, table, tool_version, wait_until_quiet
+from serving import load_options, wrk
+from tools import installed
 
-from common import (  # noqa: E402
-    BENCH,
-    HOST,
-    WORK,
-    Server,
-    ensure_tool,
-    feeds_command,
-    feeds_settings,
-    free_port,
-    http_client,
-    log,
-    machine,
-    median,
-    process_tree,
-    status_kb,
-    table,
-    tool_version,
-    wait_for_200,
-    wait_until_quiet,
-    write_section,
-)
-from generate import collection  # noqa: E402
+from feeds.config import Config
 
-
-def _http_bench():  # type: ignore[no-untyped-def]
-    """bench/http.py, whose wrk runner this bench shares (its name hides the stdlib's)."""
-    spec = importlib.util.spec_from_file_location("bench_http", BENCH / "http.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look themselves up there
-    spec.loader.exec_module(module)
-    return module
-
-
-wrk = _http_bench().wrk
-client = http_client()
-
-SERVER_CPU = "0"
-CLIENT_CPU = 1 if (os.cpu_count() or 1) > 1 else 0
 FEED = "/feeds/all.rss"
 DISTINCT_SEARCHES = 3000
-DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def vocabulary(folder: Path, limit: int = 4000) -> list[str]:
@@ -101,7 +68,7 @@ class Searcher(threading.Thread):
         self.seed = seed
 
     def run(self) -> None:
-        connection = client.HTTPConnection(HOST, self.port, timeout=30)
+        connection = http.client.HTTPConnection(HOST, self.port, timeout=30)
         n = 0
         while not self.stop.is_set():
             n += 1
@@ -111,10 +78,10 @@ class Searcher(threading.Thread):
                 connection.request("GET", path)
                 response = connection.getresponse()
                 response.read()
-            except (OSError, client.HTTPException):
+            except (OSError, http.client.HTTPException):
                 self.errors += 1
                 connection.close()
-                connection = client.HTTPConnection(HOST, self.port, timeout=30)
+                connection = http.client.HTTPConnection(HOST, self.port, timeout=30)
                 continue
             if response.status == 503:
                 self.refused += 1
@@ -148,7 +115,7 @@ def feed_rate(wrk_path: str, port: int, args: argparse.Namespace, words: list[st
 def memory_after_searches(
     port: int, server: Server, words: list[str]
 ) -> tuple[int, int, int, float]:
-    connection = client.HTTPConnection(HOST, port, timeout=30)
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
     errors = received = 0
     before = worker_kb(server)
     for n in range(DISTINCT_SEARCHES):
@@ -166,8 +133,8 @@ def memory_after_searches(
 
 
 def measure(args: argparse.Namespace) -> None:
-    wrk_path = ensure_tool("wrk")
-    os.sched_setaffinity(0, {CLIENT_CPU})  # the searchers share wrk's core, not the server's
+    wrk_path = installed("wrk")
+    os.sched_setaffinity(0, {int(CLIENT_CPU)})  # the searchers share wrk's core, not the server's
     wait_until_quiet(args.quiet)
     folder = collection(args.articles)
     words = vocabulary(folder)
@@ -221,7 +188,7 @@ def report(args: argparse.Namespace, alone: list[tuple[float, float, int]],
         ["**with searches / alone**", f"**{ratio:.2f}**", "", "", "target ≥ 0.80"],
     ]  # fmt: skip
     before, after, errors, size = memory
-    cache = int(os.environ.get("FEEDS_CACHE_BYTES") or DEFAULT_CACHE_BYTES)
+    cache = Config.load().cache_bytes
     grown = (after - before) / 1024
     target = cache / 1024 / 1024 + 50
     body = f"""
@@ -241,23 +208,12 @@ collection, `limit` 50 to 99, so most documents are large: {size / 1024:,.0f} Ki
 average). The worker's resident memory went from {before / 1024:.0f} MiB to
 {after / 1024:.0f} MiB: **{grown:+.0f} MiB**, against a target of FEEDS_CACHE_BYTES
 ({cache / 1024 / 1024:.0f} MiB) plus 50 MB = {target:.0f} MiB. {errors} errors.
-
-Machine:
-
-{machine({"wrk": tool_version("wrk", "-v")})}
 """
-    write_section("search", "Search and memory", body)
+    publish("search", "Search and memory", body, {"wrk": tool_version("wrk", "-v")})
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--articles", type=int, default=2000)
-    parser.add_argument("--quiet", type=float, default=60,
-                        help="seconds to wait for other work to stop")  # fmt: skip
-    args = parser.parse_args()
+    args = load_options(__doc__, runs=3, connections=64, articles=2000, quiet=60)
     started = time.monotonic()
     measure(args)
     log(f"search bench done in {time.monotonic() - started:.0f} s")

@@ -43,12 +43,13 @@ from pathlib import Path
 
 from feeds.collection import parse_article
 from feeds.models import Parsed
-from feeds.topics import Matcher, Verdict, load_taxonomy
+from feeds.taxonomy import load_taxonomy
+from feeds.topics import Matcher, Verdict
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
-from common import write_section  # noqa: E402  # the bench folder's shared helpers
+from report import code_version, write_section  # noqa: E402
 
 CORPUS = Path(os.environ.get("FEEDS_BENCH_CORPUS") or ROOT.parent / "shared/corpus/reuters-train")
 SECTION = "topics"
@@ -448,16 +449,6 @@ def machine(cores: int) -> str:
             f"- Load average at the end: {os.getloadavg()[0]:.2f}",
         ]
     )
-
-
-def code_version() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--", "feeds")
-    return commit + (" with uncommitted changes to the code" if dirty else "")
 
 
 if __name__ == "__main__":

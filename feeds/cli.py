@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .config import Config
+from .config import DEFAULTS, Config
 from .models import Article
+from .server import SERVERS
+from .timestamps import rfc3339
 
 if TYPE_CHECKING:
     from .index.live import LiveIndex
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 collection_option = click.option(
     "--collection",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of article files [default: seeds, or FEEDS_COLLECTION].",
+    help=f"Folder of article files [default: {DEFAULTS['collection']}, or FEEDS_COLLECTION].",
 )
 index_option = click.option(
     "--index",
@@ -86,12 +88,14 @@ def main() -> None:
 @main.command()
 @collection_option
 @index_option
-@click.option("--host", help="Address to listen on [default: 127.0.0.1].")
-@click.option("--port", type=int, help="Port to listen on [default: 8000].")
+@click.option("--host", help=f"Address to listen on [default: {DEFAULTS['host']}].")
+@click.option("--port", type=int, help=f"Port to listen on [default: {DEFAULTS['port']}].")
 @click.option(
-    "--server", type=click.Choice(["granian", "gunicorn"]), help="WSGI server [default: granian]."
+    "--server",
+    type=click.Choice(list(SERVERS)),
+    help=f"WSGI server [default: {DEFAULTS['server']}].",
 )
-@click.option("--workers", type=int, help="Worker processes [default: 1].")
+@click.option("--workers", type=int, help=f"Worker processes [default: {DEFAULTS['workers']}].")
 @click.option("--base-url", help="Public URL of the site [default: http://HOST:PORT].")
 def serve(**options: Any) -> None:
     """Serve the feeds over HTTP with granian (or gunicorn)."""
@@ -99,6 +103,8 @@ def serve(**options: Any) -> None:
     from .server import serve as run_server
 
     config = load_config(**options)  # without a base URL, its own address: http://HOST:PORT
+    if config.server not in SERVERS:
+        raise click.ClickException(f"FEEDS_SERVER: choose one of {', '.join(SERVERS)}")
     if not config.collection_path.is_dir():
         raise click.ClickException(f"collection folder not found: {config.collection_path}")
     try:
@@ -169,8 +175,8 @@ def article_record(article: Article) -> dict[str, Any]:
         "id": article.id,
         "path": article.path,
         "title": article.title,
-        "published": article.published.isoformat().replace("+00:00", "Z"),
-        "updated": article.updated.isoformat().replace("+00:00", "Z"),
+        "published": rfc3339(article.published),
+        "updated": rfc3339(article.updated),
         "topics": list(article.topics),
     }
 
@@ -265,7 +271,8 @@ def explain(file: Path, slug: str | None, as_json: bool, collection: Path | None
     """Show why FILE is or is not in each topic: the terms found, where, the score, the verdict."""
     from .collection import ArticleError, parse_article
     from .index.tagging import load_configured
-    from .topics import Matcher, TaxonomyError
+    from .taxonomy import TaxonomyError
+    from .topics import Matcher
 
     config = load_config(collection=collection)
     try:

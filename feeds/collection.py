@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from .models import Parsed, Problem
+from .models import SLUG, Parsed, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # an article is text; anything larger is a mistake
 MAX_TITLE_CHARS = 300
@@ -41,7 +41,6 @@ _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
 _SOURCE_LINE = re.compile(r"^original source:\s*(\S.*)$", re.IGNORECASE)
 _FILE_ID = re.compile(r"(?:^|[_-])([0-9a-f]{16})$")
 _VALID_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class ArticleError(ValueError):
@@ -276,7 +275,7 @@ def _topics_field(value: Any) -> tuple[str, ...]:
     if not isinstance(items, list | tuple):
         raise TypeError("expected a list of topic slugs")
     slugs = tuple(dict.fromkeys(_text_field(item).lower() for item in items))
-    bad = [slug for slug in slugs if not _SLUG.match(slug)]
+    bad = [slug for slug in slugs if not SLUG.match(slug)]
     if bad:
         raise ValueError(f"not topic slugs: {', '.join(map(repr, bad))}")
     return slugs

@@ -101,32 +101,37 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
+DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+
 
 @dataclass(frozen=True)
 class Config:
-    collection: str = "seeds"
-    base_url: str = ""  # empty: http://HOST:PORT
-    title: str = "feeds"
-    author: str = "feeds"
-    language: str = "en"
-    index: str = ""
-    taxonomy: str = ""
-    feed_items: int = 20
-    max_age: int = 300
-    reload_interval: float = 2.0
-    host: str = "127.0.0.1"
-    port: int = 8000
-    server: str = "granian"
-    workers: int = 1
-    threads: int = 2
-    access_log: bool = False
-    git_dates: bool = True
-    websub_hubs: str = ""
-    purge_urls: str = ""
-    shared_max_age: int = 0
-    cache_bytes: int = 64 * 1024 * 1024
-    icon: str = ""
-    logo: str = ""
+    """The settings in force: one typed field per entry of :data:`SETTINGS`, whose defaults
+    and help they take; built only by :meth:`load`."""
+
+    collection: str
+    base_url: str  # load() fills it in: http://HOST:PORT when none is given
+    title: str
+    author: str
+    language: str
+    index: str  # load() fills it in: the default folder when none is given
+    taxonomy: str
+    feed_items: int
+    max_age: int
+    reload_interval: float
+    host: str
+    port: int
+    server: str
+    workers: int
+    threads: int
+    access_log: bool
+    git_dates: bool
+    websub_hubs: str
+    purge_urls: str
+    shared_max_age: int
+    cache_bytes: int
+    icon: str
+    logo: str
 
     @classmethod
     def load(
@@ -134,23 +139,32 @@ class Config:
     ) -> Config:
         """Defaults, then ``FEEDS_*`` environment variables, then explicit overrides."""
         environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        values = dict(DEFAULTS)
         for setting in SETTINGS:
-            raw = environ.get("FEEDS_" + setting.name.upper())
+            raw = environ.get(variable(setting.name))
             if raw is not None and raw != "":
                 try:
                     values[setting.name] = setting.parse(raw)
                 except ValueError as exc:
-                    raise ValueError(f"FEEDS_{setting.name.upper()}: {exc}") from exc
+                    raise ValueError(f"{variable(setting.name)}: {exc}") from exc
         for key, value in (overrides or {}).items():
             if value is None:
                 continue
-            if key not in {f.name for f in fields(cls)}:
+            if key not in values:
                 raise ValueError(f"unknown setting {key!r}")
             values[key] = value
-        config = replace(cls(), **values)
+        config = cls(**values)
         base_url = config.base_url or f"http://{config.host}:{config.port}"
-        return replace(config, base_url=base_url.rstrip("/"))
+        index = config.index or str(default_index(config.collection_path, environ))
+        return replace(config, base_url=base_url.rstrip("/"), index=index)
+
+    def environ(self) -> dict[str, str]:
+        """The settings as ``FEEDS_*`` variables, which :meth:`load` reads back to this config:
+        how ``feeds serve`` hands them to its worker processes."""
+        return {
+            variable(name): str(int(value) if isinstance(value, bool) else value)
+            for name, value in self.__dict__.items()
+        }
 
     @property
     def hubs(self) -> tuple[str, ...]:
@@ -166,12 +180,20 @@ class Config:
 
     @property
     def index_path(self) -> Path:
-        if self.index:
-            return Path(self.index).expanduser().resolve()
-        root = self.collection_path
-        key = hashlib.sha256(str(root).encode()).hexdigest()[:12]
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        return cache / "feeds" / f"{root.name}-{key}"
+        return Path(self.index).expanduser().resolve()
+
+
+def variable(name: str) -> str:
+    """The environment variable of a setting."""
+    return "FEEDS_" + name.upper()
+
+
+def default_index(collection: Path, environ: Mapping[str, str]) -> Path:
+    """The index folder when none is set: in the user's cache, one per collection folder, so
+    that the collection itself is never written to."""
+    key = hashlib.sha256(str(collection).encode()).hexdigest()[:12]
+    cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "feeds" / f"{collection.name}-{key}"
 
 
 assert {s.name for s in SETTINGS} == {f.name for f in fields(Config)}, "SETTINGS and Config differ"

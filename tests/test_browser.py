@@ -5,18 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import feedparser
 import pytest
+from servers import feeds_serve
 
 from conftest import DATA
 
@@ -43,7 +39,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 15_000
-SERVER_START_SECONDS = 30.0
 PAGES = {
     "index": "/",
     "topic": "/topics/korea",
@@ -53,37 +48,6 @@ WIDTHS = {"phone": 375, "desktop": 1280}
 ERROR_PAGE = "/topics/nowhere"
 FEED_VERSIONS = {"application/rss+xml": "rss20", "application/atom+xml": "atom10"}
 JSON_FEED = "application/feed+json"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll the server until it answers, failing with its log if it exits or the deadline passes."""
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"feeds serve exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"feeds serve did not answer {url} in {SERVER_START_SECONDS}s:\n{log.read_text()}")
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=10)
 
 
 def add_coverage(folder: Path) -> None:
@@ -102,27 +66,12 @@ def add_coverage(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app under gunicorn on 127.0.0.1, serving a copy of the test collection."""
+    """`feeds serve` on 127.0.0.1, serving a copy of the test collection."""
     root = tmp_path_factory.mktemp("served")
     shutil.copytree(DATA / "collection", root / "collection")
     add_coverage(root / "collection")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("FEEDS_")}
-    env |= {"FEEDS_GIT_DATES": "0", "FEEDS_RELOAD_INTERVAL": "0"}
-    log = root / "server.log"
-    command = [
-        sys.executable, "-m", "feeds", "serve",
-        "--collection", str(root / "collection"), "--index", str(root / "index"),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_until_serving(url + "/", server, log)
+    with feeds_serve(root / "collection", root, reload_interval="0", workers="1") as url:
         yield url
-    finally:
-        stop(server)
 
 
 @pytest.fixture(scope="module")

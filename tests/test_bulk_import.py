@@ -18,8 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from conftest import BASE_URL, SHARED, write_article
-from feeds import create_app
+from conftest import SHARED, app_settings, write_article
 from feeds.compose import archive_pages
 from feeds.dates import distinct_seconds
 from feeds.models import Selection
@@ -41,11 +40,6 @@ def undated_sources(folder: Path, count: int = COUNT) -> Path:
             f"{place} officials in {place} spoke again.",
         )  # fmt: skip
     return folder
-
-
-def app_for(collection: Path, index: Path):  # type: ignore[no-untyped-def]
-    return create_app({"collection": str(collection), "index": str(index), "base_url": BASE_URL,
-                       "git_dates": False, "reload_interval": 0}, watch=False)  # fmt: skip
 
 
 def feed_urls(snap) -> Iterator[str]:  # type: ignore[no-untyped-def]
@@ -79,25 +73,24 @@ def assert_distinct_dates(client, snap) -> int:  # type: ignore[no-untyped-def]
     return checked
 
 
-def test_three_hundred_files_copied_in_a_second_get_distinct_dates(tmp_path: Path) -> None:
+def test_three_hundred_files_copied_in_a_second_get_distinct_dates(
+    make_app, tmp_path: Path
+) -> None:
     source = undated_sources(tmp_path / "source")
     collection = tmp_path / "collection"
     started = datetime.now(UTC).replace(microsecond=0)
     shutil.copytree(source, collection)  # a plain copy: every file gets the time of the copy
-    app = app_for(collection, tmp_path / "index")
-    try:
-        snap = app.extensions["feeds"].snapshot
-        published = {a.path: a.published for a in snap.articles}
-        assert len(published) == COUNT
-        assert len(set(published.values())) == COUNT
-        now = datetime.now(UTC)
-        assert all(started - timedelta(seconds=COUNT + 5) <= p <= now for p in published.values())
-        # Ties go back a second at a time in path order: the last file is the newest.
-        by_path = [published[p] for p in sorted(published)]
-        assert by_path == sorted(by_path)
-        assert assert_distinct_dates(app.test_client(), snap) > 20
-    finally:
-        app.extensions["feeds"].close()
+    app = make_app(app_settings(collection, tmp_path / "index"))
+    snap = app.extensions["feeds"].snapshot
+    published = {a.path: a.published for a in snap.articles}
+    assert len(published) == COUNT
+    assert len(set(published.values())) == COUNT
+    now = datetime.now(UTC)
+    assert all(started - timedelta(seconds=COUNT + 5) <= p <= now for p in published.values())
+    # Ties go back a second at a time in path order: the last file is the newest.
+    by_path = [published[p] for p in sorted(published)]
+    assert by_path == sorted(by_path)
+    assert assert_distinct_dates(app.test_client(), snap) > 20
 
 
 BBC = SHARED / "corpus" / "dev"
@@ -106,23 +99,21 @@ BBC = SHARED / "corpus" / "dev"
 @pytest.mark.corpus
 @pytest.mark.skipif(not BBC.is_dir(), reason=f"the BBC stories are not at {BBC}")
 def test_three_hundred_bbc_stories_copied_at_once_give_feeds_without_shared_dates(
+    make_app,
     tmp_path: Path,
 ) -> None:
     collection = tmp_path / "collection"
     collection.mkdir()
     for path in sorted(BBC.glob("*.txt"))[:COUNT]:
         shutil.copy(path, collection)  # a plain copy, as an editor's first import would be
-    app = app_for(collection, tmp_path / "index")
-    try:
-        snap = app.extensions["feeds"].snapshot
-        assert len(snap.articles) == COUNT and not snap.problems
-        assert len({a.published for a in snap.articles}) == COUNT
-        assert assert_distinct_dates(app.test_client(), snap) > 50
-    finally:
-        app.extensions["feeds"].close()
+    app = make_app(app_settings(collection, tmp_path / "index"))
+    snap = app.extensions["feeds"].snapshot
+    assert len(snap.articles) == COUNT and not snap.problems
+    assert len({a.published for a in snap.articles}) == COUNT
+    assert assert_distinct_dates(app.test_client(), snap) > 50
 
 
-def test_a_copy_that_keeps_file_times_keeps_its_history(tmp_path: Path) -> None:
+def test_a_copy_that_keeps_file_times_keeps_its_history(make_app, tmp_path: Path) -> None:
     collection = undated_sources(tmp_path / "collection", 30)
     base = datetime(2023, 4, 5, 6, 7, 8, tzinfo=UTC)
     when = {}
@@ -130,23 +121,23 @@ def test_a_copy_that_keeps_file_times_keeps_its_history(tmp_path: Path) -> None:
         moment = base + timedelta(days=n, minutes=n)  # as `cp -p` or `rsync -t` would leave it
         os.utime(path, (moment.timestamp(), moment.timestamp()))
         when[path.name] = moment
-    app = app_for(collection, tmp_path / "index")
+    app = make_app(app_settings(collection, tmp_path / "index"))
     snap = app.extensions["feeds"].snapshot
     assert {a.path: a.published for a in snap.articles} == when
     assert all(a.updated == a.published for a in snap.articles)
-    app.extensions["feeds"].close()
 
 
-def test_file_times_in_one_second_are_spread_the_same_way_by_any_index(tmp_path: Path) -> None:
+def test_file_times_in_one_second_are_spread_the_same_way_by_any_index(
+    make_app, tmp_path: Path
+) -> None:
     collection = undated_sources(tmp_path / "collection", 50)
     moment = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)  # an archive unpacked with one time
     for path in collection.iterdir():
         os.utime(path, (moment.timestamp(), moment.timestamp()))
     dates = []
     for index in ("index-a", "index-b"):
-        app = app_for(collection, tmp_path / index)
+        app = make_app(app_settings(collection, tmp_path / index))
         dates.append({a.id: a.published for a in app.extensions["feeds"].snapshot.articles})
-        app.extensions["feeds"].close()
     assert dates[0] == dates[1], "the dates depend on the files, not on the index folder"
     assert max(dates[0].values()) == moment
     assert min(dates[0].values()) == moment - timedelta(seconds=49)
@@ -156,14 +147,13 @@ def test_file_times_in_one_second_are_spread_the_same_way_by_any_index(tmp_path:
     "moment", [datetime(1980, 1, 1, tzinfo=UTC), datetime(2999, 1, 1, tzinfo=UTC)],
     ids=["zip-epoch", "future"],
 )  # fmt: skip
-def test_implausible_file_times_are_not_used(tmp_path: Path, moment: datetime) -> None:
+def test_implausible_file_times_are_not_used(make_app, tmp_path: Path, moment: datetime) -> None:
     collection = undated_sources(tmp_path / "collection", 3)
     for path in collection.iterdir():
         os.utime(path, (moment.timestamp(), moment.timestamp()))
     before = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
-    app = app_for(collection, tmp_path / "index")
+    app = make_app(app_settings(collection, tmp_path / "index"))
     published = [a.published for a in app.extensions["feeds"].snapshot.articles]
-    app.extensions["feeds"].close()
     assert all(before <= p <= datetime.now(UTC) for p in published), published
     assert len(set(published)) == 3
 
@@ -188,25 +178,22 @@ def run_check(collection: Path, index: Path) -> subprocess.CompletedProcess[str]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
 
-def test_random_bytes_never_reach_a_feed(tmp_path: Path) -> None:
+def test_random_bytes_never_reach_a_feed(make_app, tmp_path: Path) -> None:
     collection = undated_sources(tmp_path / "collection", 25)
     junk = random.Random(7).randbytes(4096)
     (collection / "junk_00000000deadbeef.txt").write_bytes(junk)
     (collection / "nul_00000000deadbee0.txt").write_bytes(b"Title\n\nSum\x00mary text.\n")
-    app = app_for(collection, tmp_path / "index")
+    app = make_app(app_settings(collection, tmp_path / "index"))
     snap = app.extensions["feeds"].snapshot
     client = app.test_client()
-    try:
-        assert "deadbeef" not in snap.by_id and "deadbee0" not in snap.by_id
-        reasons = {p.path: p.reason for p in snap.problems}
-        assert reasons["junk_00000000deadbeef.txt"].startswith("not text:")
-        assert reasons["nul_00000000deadbee0.txt"].startswith("not text: it holds NUL bytes")
-        for url in [*feed_urls(snap), "/", "/topics.json"]:
-            body = client.get(url).data
-            assert b"deadbeef" not in body and b"deadbee0" not in body, url
-            assert b"\xef\xbf\xbd" not in body, f"a replacement character reached {url}"
-    finally:
-        app.extensions["feeds"].close()
+    assert "deadbeef" not in snap.by_id and "deadbee0" not in snap.by_id
+    reasons = {p.path: p.reason for p in snap.problems}
+    assert reasons["junk_00000000deadbeef.txt"].startswith("not text:")
+    assert reasons["nul_00000000deadbee0.txt"].startswith("not text: it holds NUL bytes")
+    for url in [*feed_urls(snap), "/", "/topics.json"]:
+        body = client.get(url).data
+        assert b"deadbeef" not in body and b"deadbee0" not in body, url
+        assert b"\xef\xbf\xbd" not in body, f"a replacement character reached {url}"
 
 
 def test_check_lists_each_problem_once_and_each_skipped_file(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ import pytest
 from servers import feeds_serve, get
 
 from conftest import BASE_URL, write_article
-from feeds import create_app
 from feeds.cli import main
+from feeds.server import SERVERS
 
 
 def args(settings: dict[str, object]) -> list[str]:
@@ -63,13 +63,15 @@ def test_missing_collection_is_a_clear_error(runner, tmp_path: Path) -> None:
     assert "collection folder not found" in result.output
 
 
-def test_build_writes_the_bytes_the_server_sends(runner, settings, tmp_path: Path) -> None:
+def test_build_writes_the_bytes_the_server_sends(
+    runner, settings, make_app, tmp_path: Path
+) -> None:
     out = tmp_path / "site"
     result = runner.invoke(
         main, ["build", *args(settings), "--out", str(out), "--base-url", BASE_URL]
     )
     assert result.exit_code == 0, result.output
-    app = create_app({**settings, "base_url": BASE_URL}, watch=False)
+    app = make_app(settings)
     client = app.test_client()
     pairs = {
         "index.html": "/",
@@ -82,7 +84,6 @@ def test_build_writes_the_bytes_the_server_sends(runner, settings, tmp_path: Pat
     for name, url in pairs.items():
         assert (out / name).read_bytes() == client.get(url).data, name
     assert not list(tmp_path.glob(".site.*")), "no staging folder is left behind"
-    app.extensions["feeds"].close()
 
 
 def test_build_replaces_the_previous_output_whole(runner, settings, tmp_path: Path) -> None:
@@ -95,7 +96,7 @@ def test_build_replaces_the_previous_output_whole(runner, settings, tmp_path: Pa
     assert (out / "feeds" / "korea.rss").exists()
 
 
-@pytest.mark.parametrize("name", ["granian", "gunicorn"])
+@pytest.mark.parametrize("name", SERVERS)
 def test_serve_on_127_0_0_1(collection: Path, tmp_path: Path, name: str) -> None:
     with feeds_serve(collection, tmp_path / "server", server=name, reload_interval="0.2") as url:
         assert url.startswith("http://127.0.0.1:")

@@ -11,24 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_article
+from conftest import app_settings, write_article
 from feeds.config import Config
 from feeds.dates import GitHistory
 from feeds.index.live import LiveIndex
 
 
 def index_of(collection: Path, index: Path, git: bool = False) -> LiveIndex:
-    return LiveIndex(
-        Config.load(
-            {
-                "collection": str(collection),
-                "index": str(index),
-                "git_dates": git,
-                "reload_interval": 0,
-            },
-            environ={},
-        )
-    )
+    return LiveIndex(Config.load(app_settings(collection, index, git_dates=git), environ={}))
 
 
 def dates(live: LiveIndex) -> dict[str, tuple[datetime, datetime]]:

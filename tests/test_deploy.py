@@ -73,24 +73,19 @@ def test_make_run_takes_a_collection_and_a_port() -> None:
     assert 'feeds serve --collection "/srv/my news" --host 127.0.0.1 --port "8123"' in done.stdout
 
 
-def test_status_gives_what_to_monitor(settings, collection: Path) -> None:
-    from feeds import create_app
-
+def test_status_gives_what_to_monitor(settings, make_app, collection: Path) -> None:
     (collection / "junk.txt").write_bytes(b"\x00\x01\x02")
-    app = create_app({**settings, "reload_interval": 0}, watch=False)
+    app = make_app(settings)
     client = app.test_client()
-    try:
-        response = client.get("/status.json")
-        assert response.headers["Cache-Control"] == "no-store"
-        first = response.get_json()
-        assert (first["articles"], first["problems"], first["errors"]) == (4, 1, 1)
-        assert first["reload_error"] is None and first["checked_seconds_ago"] >= 0
-        live = app.extensions["feeds"]
-        live.checked_at -= 120  # as if the last check was two minutes ago
-        assert client.get("/status.json").get_json()["checked_seconds_ago"] >= 120
-        (collection / "junk.txt").unlink()
-        assert live.check() is True
-        after = client.get("/status.json").get_json()
-        assert after["problems"] == 0 and after["checked_seconds_ago"] < 60
-    finally:
-        app.extensions["feeds"].close()
+    response = client.get("/status.json")
+    assert response.headers["Cache-Control"] == "no-store"
+    first = response.get_json()
+    assert (first["articles"], first["problems"], first["errors"]) == (4, 1, 1)
+    assert first["reload_error"] is None and first["checked_seconds_ago"] >= 0
+    live = app.extensions["feeds"]
+    live.checked_at -= 120  # as if the last check was two minutes ago
+    assert client.get("/status.json").get_json()["checked_seconds_ago"] >= 120
+    (collection / "junk.txt").unlink()
+    assert live.check() is True
+    after = client.get("/status.json").get_json()
+    assert after["problems"] == 0 and after["checked_seconds_ago"] < 60

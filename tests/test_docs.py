@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+from conftest import README as README_FILE
 from feeds.config import SETTINGS, Config
 
-README = (Path(__file__).parent.parent / "README.md").read_text()
+README = README_FILE.read_text()
 
 
 def test_every_setting_is_in_the_readme_table() -> None:
@@ -16,6 +16,14 @@ def test_every_setting_is_in_the_readme_table() -> None:
     assert documented == {s.name.upper() for s in SETTINGS}
     for setting in SETTINGS:
         assert setting.help in table, f"help text of {setting.name} differs from the README"
+
+
+def test_the_readme_gives_each_setting_its_default() -> None:
+    table = README.split("<!-- settings-table -->")[1].split("<!-- /settings-table -->")[0]
+    shown = dict(re.findall(r"^\| `FEEDS_([A-Z_]+)` \| ([^|]+?) \|", table, re.MULTILINE))
+    for setting in SETTINGS:
+        if setting.default != "":  # an empty default is described in words
+            assert shown[setting.name.upper()] == f"`{setting.default}`", setting.name
 
 
 def test_every_setting_is_read_from_the_environment() -> None:

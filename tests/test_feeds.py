@@ -10,8 +10,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import BASE_URL, write_article
-from feeds import create_app
+from conftest import BASE_URL, app_settings, write_article
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
@@ -159,7 +158,7 @@ def test_limit(client, query: str, count: int) -> None:
     assert self_link == BASE_URL + "/feeds/all.atom" + query
 
 
-def test_feeds_of_long_articles_stay_well_under_250_kb(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_feeds_of_long_articles_stay_well_under_250_kb(make_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path / "long"
     sentence = "The committee heard evidence from ministers, officials and experts. "
     for n in range(25):  # more than a feed's 20 items, each about 60,000 characters
@@ -171,9 +170,7 @@ def test_feeds_of_long_articles_stay_well_under_250_kb(tmp_path) -> None:  # typ
                   "Japan, briefly.", sentence * 1000, date="2024-12-01T00:00:00Z")  # fmt: skip
     write_article(folder, "short_0000000000000200.txt", "A short note on Japan",
                   "Japan, briefly.", "Tokyo said so.", date="2025-01-01T00:00:00Z")  # fmt: skip
-    app = create_app({"collection": str(folder), "index": str(tmp_path / "index"),
-                      "base_url": BASE_URL, "git_dates": False, "reload_interval": 0},
-                     watch=False)  # fmt: skip
+    app = make_app(app_settings(folder, tmp_path / "index"))
     client = app.test_client()
     for fmt in ("rss", "atom", "json"):
         body = fetch(client, f"/feeds/all.{fmt}").data
@@ -192,4 +189,3 @@ def test_feeds_of_long_articles_stay_well_under_250_kb(tmp_path) -> None:  # typ
     assert short.title == "A short note on Japan"
     assert "Continue reading" not in short.content[0].value
     assert "Tokyo said so." in short.content[0].value
-    app.extensions["feeds"].close()

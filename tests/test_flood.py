@@ -118,7 +118,7 @@ def test_a_search_flood_beside_cached_requests(tmp_path: Path) -> None:
 
 
 def test_a_flood_of_distinct_combinations_costs_bounded_memory(tmp_path: Path) -> None:
-    from feeds.topics import load_taxonomy
+    from feeds.taxonomy import load_taxonomy
 
     collection = big_collection(tmp_path / "collection")
     others = sorted(slug for slug in load_taxonomy().topics if slug != "japan")[:320]

@@ -9,29 +9,23 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import BASE_URL, write_article
-from feeds import create_app
+from conftest import BASE_URL, MARKETS, app_settings, write_article
 
 FH = "http://purl.org/syndication/history/1.0"
-TOPICS = '[topics.markets]\nname = "Markets"\nkind = "subject"\nterms = ["market", "markets"]\n'
 COUNT = 47
 
 
 @pytest.fixture
-def history_app(tmp_path: Path):  # type: ignore[no-untyped-def]
+def history_app(make_app, tmp_path: Path):  # type: ignore[no-untyped-def]
     folder = tmp_path / "c"
     folder.mkdir()
-    (folder / "topics.toml").write_text(TOPICS)
+    (folder / "topics.toml").write_text(MARKETS)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     for n in range(COUNT):
         when = (start + timedelta(days=n)).isoformat()
         write_article(folder, f"a{n:02d}_{n:016x}.txt", f"Market report {n}",
                       f"The market moved on day {n}.", "Markets were busy.", date=when)  # fmt: skip
-    settings = {"collection": str(folder), "index": str(tmp_path / "i"), "base_url": BASE_URL,
-                "git_dates": False, "reload_interval": 0}  # fmt: skip
-    app = create_app(settings, watch=False)
-    yield app
-    app.extensions["feeds"].close()
+    return make_app(app_settings(folder, tmp_path / "i"))
 
 
 def links(parsed) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -104,13 +98,12 @@ def test_archive_pages_keep_their_bytes_when_articles_are_added(history_app, tmp
     assert client.get("/feeds/markets.atom").headers["ETag"] != before.headers["ETag"]
 
 
-def test_archive_pages_are_byte_stable_across_restarts(history_app) -> None:
+def test_archive_pages_are_byte_stable_across_restarts(history_app, make_app) -> None:
     first = history_app.test_client().get("/feeds/markets/archive/2.rss")
     settings = {k.lower(): v for k, v in history_app.config["FEEDS"].__dict__.items()}
-    again = create_app(settings, watch=False)
+    again = make_app(settings)
     second = again.test_client().get("/feeds/markets/archive/2.rss")
     assert second.data == first.data and second.headers["ETag"] == first.headers["ETag"]
-    again.extensions["feeds"].close()
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import feedparser
 import pytest
 from lxml import etree, html
 
-from conftest import BASE_URL
+from conftest import app_settings
 from feeds import create_app
 from feeds.collection import MAX_FILE_BYTES
 from feeds.compose import full
@@ -153,8 +153,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def hostile_app(hostile: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     index = tmp_path_factory.mktemp("index")
-    app = create_app({"collection": str(hostile), "index": str(index), "base_url": BASE_URL,
-                      "git_dates": False, "reload_interval": 0}, watch=False)  # fmt: skip
+    app = create_app(app_settings(hostile, index), watch=False)
     yield app
     app.extensions["feeds"].close()
 

@@ -9,6 +9,7 @@ import pytest
 from servers import feeds_serve, get
 
 from conftest import BASE_URL
+from feeds.server import SERVERS
 
 # (method, path, headers) -> statuses allowed
 CASES = [
@@ -87,7 +88,7 @@ def raw_request(port: int, data: bytes) -> bytes:
         return sock.recv(65536)
 
 
-@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+@pytest.mark.parametrize("server", SERVERS)
 def test_oversized_and_malformed_requests_on_the_real_server(collection, tmp_path, server) -> None:
     long_line = b"GET /feeds/" + b"a" * 20000 + b".rss HTTP/1.1\r\nHost: x\r\n\r\n"
     many = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(500))

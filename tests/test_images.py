@@ -12,7 +12,6 @@ from lxml import etree, html
 from PIL import Image
 
 from conftest import BASE_URL
-from feeds import create_app
 from feeds.images import IMAGE_PATHS, RSS_IMAGE_BOX
 
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
@@ -73,37 +72,31 @@ def test_pages_carry_the_favicon(client, path: str) -> None:
     assert page.xpath("//link[@rel='apple-touch-icon']/@href") == [f"{BASE_URL}/icon.png"]
 
 
-def test_the_editor_sets_a_name_an_icon_and_a_logo(settings, tmp_path: Path) -> None:
+def test_the_editor_sets_a_name_an_icon_and_a_logo(settings, make_app, tmp_path: Path) -> None:
     icon, logo = tmp_path / "icon.jpg", tmp_path / "logo.gif"
     Image.new("RGB", (300, 200), "red").save(icon)
     Image.new("RGB", (1000, 500), "green").save(logo)
-    app = create_app({**settings, "title": "World Desk", "icon": str(icon), "logo": str(logo)},
-                     watch=False)  # fmt: skip
+    app = make_app({**settings, "title": "World Desk", "icon": str(icon), "logo": str(logo)})
     client = app.test_client()
-    try:
-        square = image_of(client, "/icon.png")
-        assert square.size == (300, 300), "a wide icon is centred on a square"
-        assert square.convert("RGBA").getpixel((150, 150))[0] > 240  # JPEG: nearly pure red
-        assert square.convert("RGBA").getpixel((150, 10))[3] == 0
-        assert image_of(client, "/logo.png").size == (144, 72)
-        channel = etree.fromstring(client.get("/feeds/korea.rss").data, STRICT).find("channel")
-        assert channel.findtext("title") == "World Desk: Korea"
-        assert channel.find("image").findtext("width") == "144"
-        assert b"<title>World Desk</title>" in client.get("/").data
-    finally:
-        app.extensions["feeds"].close()
+    square = image_of(client, "/icon.png")
+    assert square.size == (300, 300), "a wide icon is centred on a square"
+    assert square.convert("RGBA").getpixel((150, 150))[0] > 240  # JPEG: nearly pure red
+    assert square.convert("RGBA").getpixel((150, 10))[3] == 0
+    assert image_of(client, "/logo.png").size == (144, 72)
+    channel = etree.fromstring(client.get("/feeds/korea.rss").data, STRICT).find("channel")
+    assert channel.findtext("title") == "World Desk: Korea"
+    assert channel.find("image").findtext("width") == "144"
+    assert b"<title>World Desk</title>" in client.get("/").data
 
 
 def test_an_unusable_image_falls_back_to_the_shipped_one(
-    settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    settings, make_app, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     with caplog.at_level(logging.WARNING, logger="feeds.images"):
-        app = create_app({**settings, "icon": str(broken), "logo": str(tmp_path / "missing.png")},
-                         watch=False)  # fmt: skip
+        app = make_app({**settings, "icon": str(broken), "logo": str(tmp_path / "missing.png")})
         client = app.test_client()
         assert image_of(client, "/icon.png").size == (512, 512)
         assert image_of(client, "/logo.png").size == (144, 72)
-        app.extensions["feeds"].close()
     assert "broken.png unusable" in caplog.text and "missing.png unusable" in caplog.text

@@ -52,9 +52,11 @@ def every_item_has_its_text(app) -> None:  # type: ignore[no-untyped-def]
     assert [e.title for e in found] == ["Tokyo markets rally as yen weakens"]
 
 
-def start(settings: dict[str, object]):  # type: ignore[no-untyped-def]
-    """A server's start: resuming the last snapshot when it can."""
-    return create_app({**settings, "reload_interval": 60}, watch=True)
+@pytest.fixture
+def start(make_app):  # type: ignore[no-untyped-def]
+    """``start(settings)``: a server's start, resuming the last snapshot when it can; its index
+    is closed at the end of the test."""
+    return lambda settings: make_app({**settings, "reload_interval": 60}, watch=True)
 
 
 def junk(path: Path, start: int, length: int, seed: int = 7) -> None:
@@ -71,7 +73,7 @@ def warnings_about(caplog: pytest.LogCaptureFixture, path: Path) -> list[str]:
 
 @pytest.mark.parametrize("damage", ["truncated", "junk", "junk-header"])
 def test_a_damaged_database_is_rebuilt_and_never_trusted(
-    settings, damage: str, caplog: pytest.LogCaptureFixture
+    start, settings, damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     build_once(settings)
     database = index_file(settings)
@@ -83,30 +85,22 @@ def test_a_damaged_database_is_rebuilt_and_never_trusted(
         junk(database, 0, 4096)  # the header: not a database at all
     caplog.set_level("WARNING")
     app = start(settings)
-    try:
-        every_item_has_its_text(app)
-        if damage != "truncated":  # an empty file is a sound, empty database
-            assert warnings_about(caplog, database), "the damage went unreported"
-            assert list(database.parent.glob("index.sqlite3.damaged-*")), "not moved aside"
-    finally:
-        app.extensions["feeds"].close()
+    every_item_has_its_text(app)
+    if damage != "truncated":  # an empty file is a sound, empty database
+        assert warnings_about(caplog, database), "the damage went unreported"
+        assert list(database.parent.glob("index.sqlite3.damaged-*")), "not moved aside"
+    app.extensions["feeds"].close()
     # And it stays healed: the next start resumes from the rebuilt index.
     app = start(settings)
-    try:
-        every_item_has_its_text(app)
-    finally:
-        app.extensions["feeds"].close()
+    every_item_has_its_text(app)
 
 
-def test_a_damaged_database_without_its_snapshot_still_starts(settings) -> None:
+def test_a_damaged_database_without_its_snapshot_still_starts(start, settings) -> None:
     build_once(settings)
     junk(index_file(settings), 0, index_file(settings).stat().st_size)
     snapshot_file(settings).unlink()
     app = start(settings)
-    try:
-        every_item_has_its_text(app)
-    finally:
-        app.extensions["feeds"].close()
+    every_item_has_its_text(app)
 
 
 @pytest.mark.parametrize("command", [["list", "--json"], ["check"]])
@@ -139,17 +133,14 @@ def older_schema(path: Path) -> None:
 
 
 @pytest.mark.parametrize("change", [foreign_database, older_schema], ids=["foreign", "older"])
-def test_a_database_of_another_schema_is_rebuilt(settings, change) -> None:  # type: ignore[no-untyped-def]
+def test_a_database_of_another_schema_is_rebuilt(start, settings, change) -> None:  # type: ignore[no-untyped-def]
     build_once(settings)
     change(index_file(settings))
     app = start(settings)
-    try:
-        every_item_has_its_text(app)
-    finally:
-        app.extensions["feeds"].close()
+    every_item_has_its_text(app)
 
 
-def test_first_seen_dates_survive_a_schema_change(settings, collection: Path) -> None:
+def test_first_seen_dates_survive_a_schema_change(start, settings, collection: Path) -> None:
     write_article(collection, "undated.txt", "Undated Tokyo story", "About Japan and Tokyo.")
     app = start(settings)
     before = app.extensions["feeds"].snapshot.by_id
@@ -157,12 +148,9 @@ def test_first_seen_dates_survive_a_schema_change(settings, collection: Path) ->
     older_schema(index_file(settings))
     time.sleep(1.1)  # a date made anew would differ by a second at least
     app = start(settings)
-    try:
-        after = app.extensions["feeds"].snapshot.by_id
-        undated = next(i for i, a in after.items() if a.title == "Undated Tokyo story")
-        assert after[undated].published == before[undated].published
-    finally:
-        app.extensions["feeds"].close()
+    after = app.extensions["feeds"].snapshot.by_id
+    undated = next(i for i, a in after.items() if a.title == "Undated Tokyo story")
+    assert after[undated].published == before[undated].published
 
 
 def pickled(state: object) -> bytes:
@@ -185,25 +173,19 @@ def pickled(state: object) -> bytes:
     ],
     ids=["truncated", "junk", "tail", "random", "old-format", "wrong-shape", "empty"],
 )
-def test_a_damaged_snapshot_file_is_set_aside(settings, damage) -> None:  # type: ignore[no-untyped-def]
+def test_a_damaged_snapshot_file_is_set_aside(start, settings, damage) -> None:  # type: ignore[no-untyped-def]
     build_once(settings)
     state = snapshot_file(settings)
     state.write_bytes(damage(state.read_bytes()))
     app = start(settings)
-    try:
-        every_item_has_its_text(app)
-    finally:
-        app.extensions["feeds"].close()
+    every_item_has_its_text(app)
 
 
-def test_a_snapshot_of_another_database_is_not_resumed(settings, collection: Path) -> None:
+def test_a_snapshot_of_another_database_is_not_resumed(start, settings, collection: Path) -> None:
     build_once(settings)
     index_file(settings).unlink()  # the snapshot now describes texts nobody has
     app = start(settings)
-    try:
-        every_item_has_its_text(app)
-    finally:
-        app.extensions["feeds"].close()
+    every_item_has_its_text(app)
 
 
 def test_damage_found_while_serving_is_healed(settings, caplog) -> None:  # type: ignore[no-untyped-def]
@@ -254,7 +236,7 @@ def test_an_article_whose_text_cannot_be_read_is_not_published_without_it(
         live.close()
 
 
-def test_damage_a_resumed_start_did_not_check_is_found_and_rebuilt(settings, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_damage_a_resumed_start_did_not_check_is_found_and_rebuilt(settings, start, caplog) -> None:  # type: ignore[no-untyped-def]
     """A resumed start serves before it has checked every page of the database; damage
     there is found right after, the database set aside and rebuilt, and every answer
     meanwhile is whole."""
@@ -264,35 +246,30 @@ def test_damage_a_resumed_start_did_not_check_is_found_and_rebuilt(settings, cap
     caplog.set_level("WARNING")
     app = start(settings)
     live = app.extensions["feeds"]
-    try:
-        assert live.resumed, "the snapshot file is sound: the start resumes it"
+    assert live.resumed, "the snapshot file is sound: the start resumes it"
+    every_item_has_its_text(app)
+    deadline = time.monotonic() + 20
+    while not list(database.parent.glob("index.sqlite3.damaged-*")):
+        assert time.monotonic() < deadline, "the damaged index was never found"
         every_item_has_its_text(app)
-        deadline = time.monotonic() + 20
-        while not list(database.parent.glob("index.sqlite3.damaged-*")):
-            assert time.monotonic() < deadline, "the damaged index was never found"
-            every_item_has_its_text(app)
-            time.sleep(0.02)
-        while live.reconciling or live.store.damaged or live.store.pending:
-            assert time.monotonic() < deadline, "the damaged index was never rebuilt"
-            time.sleep(0.02)
-        assert warnings_about(caplog, database), "the damage went unreported"
+        time.sleep(0.02)
+    while live.reconciling or live.store.damaged or live.store.pending:
+        assert time.monotonic() < deadline, "the damaged index was never rebuilt"
         every_item_has_its_text(app)
-        assert live.store.text(live.snapshot.articles[0].path), "the new index holds the text"
-    finally:
-        live.close()
+        time.sleep(0.02)
+    assert warnings_about(caplog, database), "the damage went unreported"
+    every_item_has_its_text(app)
+    assert live.store.text(live.snapshot.articles[0].path), "the new index holds the text"
 
 
-def test_without_a_snapshot_to_resume_the_database_is_checked_before_use(settings) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_snapshot_to_resume_the_database_is_checked_before_use(settings, start) -> None:  # type: ignore[no-untyped-def]
     build_once(settings)
     database = index_file(settings)
     damage_a_page_serving_never_reads(database)
     snapshot_file(settings).unlink()
     app = start(settings)
-    try:
-        assert list(database.parent.glob("index.sqlite3.damaged-*")), "built on a damaged index"
-        every_item_has_its_text(app)
-    finally:
-        app.extensions["feeds"].close()
+    assert list(database.parent.glob("index.sqlite3.damaged-*")), "built on a damaged index"
+    every_item_has_its_text(app)
 
 
 def damage_a_page_serving_never_reads(database: Path) -> None:

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from lxml import etree
 
-from conftest import BASE_URL
+from conftest import BASE_URL, app_settings
 from feeds.urls import article_urn
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "schemas" / "jsonfeed-1.1.json").read_text())
@@ -69,10 +69,9 @@ def test_topics_json_lists_every_topic(client, app) -> None:
 
 
 @pytest.fixture
-def world(tmp_path: Path):  # type: ignore[no-untyped-def]
+def world(make_app, tmp_path: Path):  # type: ignore[no-untyped-def]
     """Stories about one or two countries each, in several regions."""
     from conftest import write_article
-    from feeds import create_app
 
     pairs = [("Korea", "Russia"), ("Korea", None), ("Russia", "France"), ("France", None),
              ("Brazil", "Russia"), ("Japan", "Korea"), ("Kenya", None),
@@ -82,11 +81,7 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
         write_article(tmp_path / "world", f"{n:016x}.txt", f"{both} talks",
                       f"Leaders of {both} met.",
                       f"{one} said so." + (f" {two} agreed." if two else ""))  # fmt: skip
-    app = create_app({"collection": str(tmp_path / "world"), "index": str(tmp_path / "index"),
-                      "base_url": BASE_URL, "git_dates": False, "reload_interval": 0},
-                     watch=False)  # fmt: skip
-    yield app
-    app.extensions["feeds"].close()
+    return make_app(app_settings(tmp_path / "world", tmp_path / "index"))
 
 
 def outline_feeds(client, path: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]

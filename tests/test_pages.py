@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import html
 
-from conftest import BASE_URL, write_article
-from feeds import create_app
+from conftest import BASE_URL, app_settings, write_article
 from feeds.models import Article
 from feeds.overview import coverage
 
@@ -21,7 +20,7 @@ STORIES = [("Russia", 5, 3), ("France", 3, 2), ("Korea", 2, 4), ("Kenya", 1, 6)]
 
 
 @pytest.fixture
-def world(tmp_path: Path):  # type: ignore[no-untyped-def]
+def world(make_app, tmp_path: Path):  # type: ignore[no-untyped-def]
     folder = tmp_path / "world"
     n = 0
     for place, count, newest in STORIES:
@@ -31,11 +30,7 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
                                  f"The government of {place} met.", f"{place} agreed.")  # fmt: skip
             moment = datetime(2025, newest - k % 2, 10 + k, tzinfo=UTC).timestamp()
             os.utime(path, (moment, moment))
-    app = create_app({"collection": str(folder), "index": str(tmp_path / "index"),
-                      "base_url": BASE_URL, "git_dates": False, "reload_interval": 0},
-                     watch=False)  # fmt: skip
-    yield app.test_client()
-    app.extensions["feeds"].close()
+    return make_app(app_settings(folder, tmp_path / "index")).test_client()
 
 
 def page(client, path: str) -> html.HtmlElement:  # type: ignore[no-untyped-def]
@@ -139,12 +134,9 @@ def test_feed_urls_wrap_only_after_their_slashes(world) -> None:
     assert whole("feeds.opml?topics=korea,russia") in home
 
 
-def test_the_site_name_is_used_everywhere(tmp_path: Path) -> None:
+def test_the_site_name_is_used_everywhere(make_app, tmp_path: Path) -> None:
     write_article(tmp_path / "c", "a.txt", "Korea talks", "Korea and Seoul.", "Korea said.")
-    app = create_app({"collection": str(tmp_path / "c"), "index": str(tmp_path / "i"),
-                      "title": "World Desk", "git_dates": False, "reload_interval": 0},
-                     watch=False)  # fmt: skip
+    app = make_app(app_settings(tmp_path / "c", tmp_path / "i", title="World Desk"))
     client = app.test_client()
     assert b"<h1>World Desk</h1>" in client.get("/").data
     assert b"<title>World Desk: Korea</title>" in client.get("/feeds/korea.atom").data
-    app.extensions["feeds"].close()

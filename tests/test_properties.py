@@ -19,7 +19,8 @@ from feeds.compose import FeedRequest, render_document
 from feeds.config import Config
 from feeds.models import Selection
 from feeds.snapshot import Snapshot
-from feeds.topics import Matcher, load_taxonomy
+from feeds.taxonomy import load_taxonomy
+from feeds.topics import Matcher
 
 TAXONOMY = load_taxonomy()
 MATCHER = Matcher(TAXONOMY)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from servers import NGINX, NGINX_MISSING, Reply, feeds_serve, get, nginx
 
-from conftest import DATA
+from conftest import DATA, adapted, readme_code
 
 if NGINX is None:
     pytest.skip(NGINX_MISSING, allow_module_level=True)
@@ -20,23 +20,15 @@ if NGINX is None:
 MAX_AGE = 2
 # Long enough that a loaded machine never turns an expected HIT into a revalidation.
 READ_ONLY_MAX_AGE = 300
-# The configuration the README's Deploying section shows, with the test's paths and ports.
-PROXY = """
-    proxy_cache_path {prefix}/cache levels=1:2 keys_zone=feeds:10m max_size=1g inactive=1d
-                     use_temp_path=off;
-    server {
-        listen 127.0.0.1:{port};
-        location / {
-            proxy_pass {upstream};
-            proxy_cache feeds;
-            proxy_cache_key $scheme$proxy_host$request_uri$http_accept_encoding;
-            proxy_cache_revalidate on;
-            proxy_cache_lock on;
-            proxy_cache_use_stale error timeout http_502 http_503 http_504;
-            add_header X-Cache-Status $upstream_cache_status always;
-        }
-    }
-"""
+# The configuration the README shows, with the test's paths and ports.
+PROXY = adapted(
+    readme_code("### Behind a caching reverse proxy", "nginx"),
+    {
+        "/var/cache/nginx/feeds": "{prefix}/cache",
+        "listen 80;": "listen 127.0.0.1:{port};",
+        "http://127.0.0.1:8000": "{upstream}",
+    },
+)
 IDENTITY = {"Accept-Encoding": "identity"}
 GZIP = {"Accept-Encoding": "gzip"}
 CHANGE_SECONDS = 20.0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ from urllib.parse import parse_qs
 import feedparser
 import jsonschema
 import pytest
+from servers import free_port
 from test_jsonfeed import SCHEMA
 
 from conftest import BASE_URL, write_article
@@ -145,11 +145,8 @@ def test_a_hostile_endpoint_costs_bounded_time(answer, expected: str) -> None:  
 
 
 def test_a_refused_connection_is_a_failure_worth_retrying() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with pytest.raises(Failed):
-        exchange(ping(f"http://127.0.0.1:{port}/"))
+    with pytest.raises(Failed):  # a free port: nothing listens there
+        exchange(ping(f"http://127.0.0.1:{free_port()}/"))
 
 
 def test_only_http_urls_are_used() -> None:

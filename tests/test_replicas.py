@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from servers import Reply, collection_with_archives, feeds_serve, get
 
+from conftest import app_settings
 from feeds import create_app
 from feeds.static import site_urls
 
@@ -32,11 +33,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str], 
     """Every URL of the site, and two replicas serving it, each with its own index folder."""
     root = tmp_path_factory.mktemp("replicas")
     collection = collection_with_archives(root / "collection")
-    app = create_app(
-        {"collection": str(collection), "index": str(root / "index"), "base_url": BASE_URL,
-         "git_dates": False, "reload_interval": 0},
-        watch=False,
-    )  # fmt: skip
+    app = create_app(app_settings(collection, root / "index", base_url=BASE_URL), watch=False)
     urls = site_urls(app.extensions["feeds"].snapshot) + EXTRA_URLS
     app.extensions["feeds"].close()
     with (

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from servers import feeds_env, feeds_serve, free_port, get, running
 
-from feeds.server import PortTaken, check_port
+from feeds.server import SERVERS, PortTaken, check_port
 
-SERVERS = ["granian", "gunicorn"]
 DEADLINE = 20.0
 
 

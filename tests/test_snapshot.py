@@ -13,7 +13,7 @@ from feeds.compose import cached, with_validators
 from feeds.config import Config
 from feeds.models import Article, Problem, Selection
 from feeds.snapshot import EVERYTHING, Snapshot, merged, newest_first
-from feeds.topics import load_taxonomy
+from feeds.taxonomy import load_taxonomy
 
 TAXONOMY = load_taxonomy()
 CONFIG = Config.load({"collection": str(Path(__file__).parent)}, environ={})

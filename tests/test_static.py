@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from servers import collection_with_archives
 
-from conftest import BASE_URL, write_article
+from conftest import BASE_URL, app_settings, write_article
 from feeds import create_app
 from feeds.cli import main
 from feeds.static import file_for, site_urls
@@ -80,8 +80,7 @@ CHANGES: dict[str, Callable[[Path], None]] = {
 
 def served(collection: Path, index: Path) -> Iterator[tuple[str, bytes, bytes]]:
     """Every URL of the export with the bytes `feeds serve` sends, plain and gzipped."""
-    app = create_app({"collection": str(collection), "index": str(index), "base_url": BASE_URL,
-                      "git_dates": False, "reload_interval": 0}, watch=False)  # fmt: skip
+    app = create_app(app_settings(collection, index), watch=False)
     client = app.test_client()
     try:
         for url in site_urls(app.extensions["feeds"].snapshot):

@@ -22,6 +22,7 @@ from servers import (
     nginx,
 )
 
+from conftest import adapted, app_settings, readme_code
 from feeds import create_app
 from feeds.static import file_for, site_urls
 
@@ -29,43 +30,11 @@ if NGINX is None:
     pytest.skip(NGINX_MISSING, allow_module_level=True)
 
 BUILD_SECONDS = 300
-# The configuration the README's Deploying section shows, with the test's paths and ports.
-STATIC = """
-    server {
-        listen 127.0.0.1:{port};
-        root {site};
-        types {
-            text/html             html;
-            application/rss+xml   rss;
-            application/atom+xml  atom;
-            application/feed+json json;
-            text/x-opml           opml;
-            text/css              css;
-            image/png             png;
-            image/vnd.microsoft.icon ico;
-        }
-        charset utf-8;
-        charset_types text/html application/rss+xml application/atom+xml application/feed+json
-                      application/json text/x-opml text/css;
-        etag on;
-        gzip_static on;
-        gzip on;
-        gzip_min_length 1024;
-        gzip_types application/rss+xml application/atom+xml application/feed+json
-                   application/json text/x-opml;
-        gzip_vary on;
-        location = / {
-            try_files /index.html =404;
-        }
-        location / {
-            try_files $uri $uri.html =404;
-        }
-        location = /topics.json {
-            types { }
-            default_type application/json;
-        }
-    }
-"""
+# The configuration the README shows, with the test's paths and ports.
+STATIC = adapted(
+    readme_code("### As static files", "nginx"),
+    {"listen 80;": "listen 127.0.0.1:{port};", "root /srv/feeds;": "root {site};"},
+)
 ENCODINGS = {"identity": {"Accept-Encoding": "identity"}, "gzip": {"Accept-Encoding": "gzip"}}
 
 
@@ -96,11 +65,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
         command, env=feeds_env(), capture_output=True, text=True, timeout=BUILD_SECONDS
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    app = create_app(
-        {"collection": str(collection), "index": str(root / "index"), "base_url": base_url,
-         "git_dates": False, "reload_interval": 0},
-        watch=False,
-    )  # fmt: skip
+    app = create_app(app_settings(collection, root / "index", base_url=base_url), watch=False)
     urls = site_urls(app.extensions["feeds"].snapshot)
     app.extensions["feeds"].close()
     with (

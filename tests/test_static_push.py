@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -10,12 +9,12 @@ from click.testing import CliRunner
 from servers import free_port, get, nginx
 from test_static_nginx import STATIC
 
-from conftest import DATA
+from conftest import DATA, readme_code
 from feeds.cli import main
 
 HUB = "https://pubsubhubbub.appspot.com/"
-README = (Path(__file__).parent.parent / "README.md").read_text()
-LOCATION = re.search(r"```nginx\n(    location /feeds/ \{.*?)```", README, re.DOTALL)[1]  # type: ignore[index]
+# The location block the README adds to the static server block for WebSub.
+LOCATION = readme_code("### Real time: WebSub push and a purged cache", "nginx")
 
 
 def test_nginx_sends_the_hub_and_self_links_of_each_feed(tmp_path: Path) -> None:

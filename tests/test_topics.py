@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from feeds.cli import main
 from feeds.collection import parse_article
 from feeds.models import Parsed
-from feeds.topics import Matcher, load_taxonomy
+from feeds.taxonomy import load_taxonomy
+from feeds.topics import Matcher
 
 DATA = Path(__file__).parent / "data" / "topics"
 ARTICLES = DATA / "articles"

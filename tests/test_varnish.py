@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -25,7 +24,7 @@ import pytest
 from servers import Reply, feeds_env, free_port, get, running
 from test_websub import hub, listening, signed, subscribe, titles
 
-from conftest import DATA, write_article
+from conftest import DATA, readme_code, write_article
 
 VARNISHD = shutil.which("varnishd") or shutil.which("varnishd", path="/usr/sbin:/usr/local/sbin")
 XKEY = [p for p in Path("/usr/lib").glob("*/varnish/vmods/libvmod_xkey.so")]
@@ -36,8 +35,7 @@ if VARNISHD is None or not XKEY:
         allow_module_level=True,
     )
 
-README = (Path(__file__).parent.parent / "README.md").read_text()
-VCL = re.search(r"```vcl\n(.*?)```", README, re.DOTALL)[1]  # type: ignore[index]
+VCL = readme_code("### Real time: WebSub push and a purged cache", "vcl")
 IDENTITY = {"Accept-Encoding": "identity"}
 PUSH_SECONDS = 1.0  # the promise: a new article through the cache within a second
 DEADLINE = 20.0

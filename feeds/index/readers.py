@@ -16,7 +16,8 @@ from .. import collection
 from ..collection import FileEntry
 from ..models import Problem
 from ..store import FileRecord
-from ..topics import Matcher, Taxonomy
+from ..taxonomy import Taxonomy
+from ..topics import Matcher
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from .. import topics
 from ..config import Config
 from ..models import Problem
-from ..topics import Matcher, Taxonomy, TaxonomyError, load_taxonomy
+from ..taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+from ..topics import Matcher
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
 
 from ..models import FeedLink
+from ..timestamps import rfc3339
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"
@@ -89,7 +90,7 @@ class FeedsEntryExtension(BaseEntryExtension):  # type: ignore[misc]
             etree.SubElement(source, "id").text = url
             etree.SubElement(source, "title").text = title
             etree.SubElement(source, "link", href=url)
-            etree.SubElement(source, "updated").text = updated.isoformat()
+            etree.SubElement(source, "updated").text = rfc3339(updated, offset=True)
         return entry
 
     def extend_rss(self, item: Any) -> Any:

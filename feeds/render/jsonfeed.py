@@ -7,14 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from ..models import Feed, Story
+from ..timestamps import rfc3339
 from ..urls import article_urn
 from .common import content_html, item_summary
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
-def rfc3339(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+def date(moment: datetime | None) -> str | None:
+    return rfc3339(moment, offset=True) if moment else None
 
 
 def item(feed: Feed[Story], article: Story) -> dict[str, Any]:
@@ -32,8 +33,8 @@ def item(feed: Feed[Story], article: Story) -> dict[str, Any]:
         # "summary: a plain text sentence or two describing the item".
         entry["summary"] = item_summary(article)
         entry["content_html"] = content_html(article, feed.article_url.format(id=article.id))
-    entry["date_published"] = rfc3339(article.published)
-    entry["date_modified"] = rfc3339(article.updated)
+    entry["date_published"] = date(article.published)
+    entry["date_modified"] = date(article.updated)
     if article.link:
         entry["external_url"] = article.link
     if article.author:

@@ -5,7 +5,7 @@ measuring. Each server runs on core 0, wrk on core 1, over loopback. Scenarios: 
 feed (200) and a revalidation (304 with If-None-Match), each with and without
 ``Accept-Encoding: gzip``; the contenders alternate, RUNS runs each, and the medians are kept.
 
-    python bench/http.py [--runs 5] [--seconds 5] [--connections 256] [--articles 1000]
+    python bench/serving.py [--runs 5] [--seconds 5] [--connections 256] [--articles 1000]
 """
 
 from __future__ import annotations
@@ -16,41 +16,27 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import (  # noqa: E402
-    HOST,
-    WORK,
+from folders import WORK
+from generate import collection
+from probe import HOST, free_port, get, wait_for_200
+from processes import (
+    CLIENT_CPU,
+    SERVER_CPU,
     Server,
     count_log,
-    ensure_nginx,
-    ensure_tool,
     feeds_command,
-    feeds_settings,
-    free_port,
-    get,
-    log,
-    machine,
-    median,
     other_work,
     process_names,
     run_measured,
     server_name,
-    table,
-    tool_version,
-    wait_for_200,
-    wait_until_quiet,
-    write_section,
 )
-from generate import collection  # noqa: E402
+from report import feeds_settings, log, median, publish, table, tool_version, wait_until_quiet
+from tools import installed
 
-SERVER_CPU = "0"
-CLIENT_CPU = "1" if (os.cpu_count() or 1) > 1 else "0"
 NGINX_CONF = """\
 daemon off;
 worker_processes 1;
@@ -160,29 +146,23 @@ def wrk(
     return parse_wrk(done.stdout)
 
 
-def topic_counts(folder: Path, index: Path) -> dict[str, int]:
-    """Articles per topic, from ``feeds list --json``."""
+def listed(folder: Path, index: Path) -> list[dict[str, object]]:
+    """Every article of the collection, newest first, as ``feeds list --json`` gives them."""
     done = subprocess.run(
         [*feeds_command(), "list", "--json", "--collection", str(folder), "--index", str(index)],
         capture_output=True,
         text=True,
         check=True,
     )
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def topic_counts(articles: list[dict[str, object]]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for line in done.stdout.splitlines():
-        for slug in json.loads(line)["topics"]:
+    for article in articles:
+        for slug in article["topics"]:  # type: ignore[attr-defined]
             counts[slug] = counts.get(slug, 0) + 1
     return counts
-
-
-def first_article(folder: Path, index: Path) -> str:
-    done = subprocess.run(
-        [*feeds_command(), "list", "--json", "--collection", str(folder), "--index", str(index)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return str(json.loads(done.stdout.splitlines()[0])["id"])
 
 
 def media_type(value: str) -> str:
@@ -236,7 +216,7 @@ def scenario_headers(scenario: Scenario, port: int, path: str) -> dict[str, str]
 def setup_servers(
     work: Path, articles: int
 ) -> tuple[Server, Server, dict[str, int], dict[str, object]]:
-    nginx_path = ensure_nginx()
+    nginx_path = installed("nginx", "nginx")
     folder = collection(articles)
     ports = {"nginx": free_port(), "feeds": free_port()}
     base_url = f"http://{HOST}:{ports['nginx']}"
@@ -281,14 +261,15 @@ def setup_servers(
 
 def measure(args: argparse.Namespace) -> None:
     work = WORK / "http"
-    wrk_path = ensure_tool("wrk")
+    wrk_path = installed("wrk")
     wait_until_quiet(args.quiet)
     nginx, feeds, ports, facts = setup_servers(work, args.articles)
     try:
-        counts = topic_counts(facts["folder"], facts["index"])  # type: ignore[arg-type]
+        articles = listed(facts["folder"], facts["index"])  # type: ignore[arg-type]
+        counts = topic_counts(articles)
         slug = max(counts, key=lambda s: (counts[s], s)) if counts else "all"
         path = f"/feeds/{slug}.rss"
-        article = first_article(facts["folder"], facts["index"])  # type: ignore[arg-type]
+        article = articles[0]["id"]
         checked = [path, f"/feeds/{slug}.atom", "/feeds/all.rss", "/", f"/articles/{article}"]
         if slug != "all":
             checked.insert(3, f"/topics/{slug}")
@@ -394,24 +375,28 @@ Before measuring, both servers were asked for the same URLs:
 - nginx's ETag is its own (file mtime and size), so the two ETags differ by design; each
   server's 304 scenario sends that server's current ETag for that encoding.
 - feeds log after the runs: {", ".join(problems)}.
-
-Machine:
-
-{machine({"nginx": str(facts["nginx"]), "wrk": tool_version("wrk", "-v")})}
 """
-    write_section("http", "HTTP", body)
+    versions = {"nginx": str(facts["nginx"]), "wrk": tool_version("wrk", "-v")}
+    publish("serving", "HTTP", body, versions)
+
+
+def load_options(
+    doc: str, runs: int, connections: int, articles: int, quiet: float
+) -> argparse.Namespace:
+    """The command line of a benchmark that loads a server with wrk, with its defaults."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--seconds", type=int, default=5, help="of each wrk run")
+    parser.add_argument("--connections", type=int, default=connections)
+    parser.add_argument("--articles", type=int, default=articles)
+    parser.add_argument(
+        "--quiet", type=float, default=quiet, help="seconds to wait for other work to stop"
+    )
+    return parser.parse_args()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=256)
-    parser.add_argument("--articles", type=int, default=1000)
-    parser.add_argument(
-        "--quiet", type=float, default=120, help="seconds to wait for other work to stop"
-    )
-    args = parser.parse_args()
+    args = load_options(__doc__, runs=5, connections=256, articles=1000, quiet=120)
     if (os.cpu_count() or 1) < 2:
         log("fewer than 2 cores: server and wrk will share one")
     started = time.monotonic()
