@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any, Literal, overload
 from urllib.parse import urlencode
 
 from .cache import ByteCache
@@ -186,16 +185,13 @@ def archive_modified(snap: Snapshot, selection: Selection, page: int) -> datetim
     return max(moments, default=None)
 
 
-@overload
-def compose(snap: Snapshot, request: FeedRequest) -> Feed[Story]: ...
-@overload
-def compose(snap: Snapshot, request: FeedRequest, with_text: Literal[True]) -> Feed[Story]: ...
-@overload
-def compose(snap: Snapshot, request: FeedRequest, with_text: Literal[False]) -> Feed[Article]: ...
+def compose(
+    snap: Snapshot, request: FeedRequest, text_of: Callable[[Article], Story] | None = None
+) -> Feed[Story]:
+    """The feed document a request names, its items with their text.
 
-
-def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Feed[Any]:
-    """The feed document a request names; without ``with_text``, its items lack their text."""
+    ``text_of`` gives an article its text (:func:`full` unless given: the static export passes
+    one that remembers the last few, as the formats of a page follow each other)."""
     articles = snap.select(request.selection)
     if request.query:
         items = tuple(islice(snap.search(articles, request.query), request.limit))
@@ -204,7 +200,7 @@ def compose(snap: Snapshot, request: FeedRequest, with_text: bool = True) -> Fee
         items = tuple(a for a in page if snap.is_live(a))
     else:
         items = articles[: request.limit]
-    shown: tuple[Article, ...] = tuple(full(snap, a) for a in items) if with_text else items
+    shown = tuple(map(text_of, items)) if text_of else tuple(full(snap, a) for a in items)
     title = title_of(snap, request.selection)
     if request.query:
         title += f", matching “{request.query}”"
@@ -279,9 +275,14 @@ def history_links(snap: Snapshot, request: FeedRequest, count: int) -> tuple[Fee
     return tuple(FeedLink(rel, href, media_type) for rel, href in rels)
 
 
-def render_document(snap: Snapshot, request: FeedRequest, compress: bool = True) -> Rendered:
+def render_document(
+    snap: Snapshot,
+    request: FeedRequest,
+    compress: bool = True,
+    text_of: Callable[[Article], Story] | None = None,
+) -> Rendered:
     fmt = FORMATS[request.extension]
-    feed = compose(snap, request)
+    feed = compose(snap, request, text_of)
     body = fmt.render(feed)
     # Last-Modified also counts articles that left: it never goes back (the body's own
     # dates are those of the articles it holds, the same on every replica).

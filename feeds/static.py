@@ -6,17 +6,24 @@ documents are also written as ``<file>.gz`` with the gzip bytes the server sends
 servers that serve precompressed files (nginx ``gzip_static``); archive and article pages,
 fetched once by a reader if at all, are not.
 
-A build writes into a staging folder beside the output and swaps it in. A rebuild is
-incremental: a record of the last build (``.<out>-build.json`` beside the output) holds a
-fingerprint of the settings, taxonomy and code, one of each article and one of each archive
-page; only the documents that depend on what changed are rendered, every other file is the
-previous one, hard-linked (same inode and modification time, so web servers keep their
-validators), and a rebuild with nothing changed leaves the output as it is.
+A rebuild is incremental: a record of the last build (``.<out>-build.json`` beside the
+output) holds a fingerprint of the settings, taxonomy and code, one of each article and one of
+each archive page, and the output's files; only the documents that depend on what changed are
+rendered, every other file is left as it is (same inode and modification time, so web servers
+keep their validators), and a rebuild with nothing changed does nothing.
+
+Safety without copying: the first build is staged in a folder beside the output and renamed
+to it; a rebuild stages only the files whose bytes change, then commits a journal
+(``.<out>-journal.json``) naming them and the files to remove, and applies it by renames. A
+build that fails or is killed before the journal is whole leaves the output as it was; one
+killed while applying it is finished by the next build (:func:`recover`). Each file is
+replaced by a rename, so a web server reading the folder meanwhile sends either the old bytes
+or the new, never a mix.
 """
 
 from __future__ import annotations
 
-import errno
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -26,16 +33,23 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .compose import FeedRequest, archive_pages, compose, render_document
+from .compose import (
+    FeedRequest,
+    archive_items,
+    archive_modified,
+    archive_pages,
+    full,
+    render_document,
+)
 from .images import IMAGE_PATHS
-from .models import Rendered, Selection
+from .models import Article, Rendered, Selection, Story
 from .render import FORMATS
 from .server import exit_with_parent
 from .snapshot import Snapshot
@@ -49,7 +63,7 @@ from .web import (
     render_topics_json,
 )
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 CHUNK = 32  # documents a process renders at a time: a few of a topic's archive pages, say
 
 
@@ -67,7 +81,7 @@ class Document:
     compressed: bool = True  # also written as <file>.gz
     archive: str = ""  # "<selection>/<page>" of an archive page, whose items are fingerprinted
 
-    @property
+    @functools.cached_property
     def file(self) -> str:
         return file_for(self.url)
 
@@ -99,25 +113,46 @@ def site_documents(snap: Snapshot) -> list[Document]:
     for a in snap.articles:
         maker = partial(_article, snap, a.id)
         docs.append(Document(article_path(a.id), maker, frozenset(("@" + a.id,)), False))
-    for selection in [Selection()] + [Selection(all_of=(slug,)) for slug in topics]:
-        docs += feed_documents(snap, selection)
+    text_of = functools.lru_cache(maxsize=4 * snap.config.feed_items)(partial(full, snap))
+    selections = [Selection()] + [Selection(all_of=(slug,)) for slug in topics]
+    pages: list[tuple[float, int, list[Document]]] = []
+    for selection in selections:
+        docs += feed_documents(snap, selection, 0, text_of)
+        slots = snap.slots(selection)
+        pages += [(_newest(archive_items(slots, n)), len(pages),
+                   feed_documents(snap, selection, n, text_of))
+                  for n in range(1, archive_pages(len(slots)) + 1)]  # fmt: skip
+    # Archive pages by time, whatever their topic: the pages that hold an article follow each
+    # other, and its entries, written once, are at hand for them all (render.common).
+    for _, _, group in sorted(pages, key=lambda page: page[:2]):
+        docs += group
     return docs
 
 
-def feed_documents(snap: Snapshot, selection: Selection) -> list[Document]:
-    """A selection's subscription feeds, then its archive pages, in every format."""
+def _newest(items: tuple[Article, ...]) -> float:
+    """When the newest article of an archive page (its first) was published."""
+    first = items[0].published if items else None
+    return first.timestamp() if first else 0.0
+
+
+def feed_documents(
+    snap: Snapshot,
+    selection: Selection,
+    page: int = 0,
+    text_of: Callable[[Article], Story] | None = None,
+) -> list[Document]:
+    """A selection's subscription feeds (``page`` 0) or an archive page, in every format, one
+    after the other: ``text_of`` may remember the articles' text for the next."""
     depends_on = None if selection.is_everything else frozenset(selection.slugs)
     docs = []
     for ext in FORMATS:
-        request = FeedRequest(selection, ext, snap.config.feed_items)
-        maker = partial(render_document, snap, request)
-        docs.append(Document(feed_path(selection, ext), maker, depends_on))
-    for n in range(1, archive_pages(len(snap.slots(selection))) + 1):
-        for ext in FORMATS:
-            request = FeedRequest(selection, ext, snap.config.feed_items, page=n)
-            maker = partial(render_document, snap, request)
-            docs.append(Document(archive_path(selection, n, ext), maker, depends_on, False,
-                                 f"{selection_key(selection)}/{n}"))  # fmt: skip
+        request = FeedRequest(selection, ext, snap.config.feed_items, page=page)
+        maker = partial(render_document, snap, request, text_of=text_of)
+        if not page:
+            docs.append(Document(feed_path(selection, ext), maker, depends_on))
+        else:
+            docs.append(Document(archive_path(selection, page, ext), maker, depends_on, False,
+                                 f"{selection_key(selection)}/{page}"))  # fmt: skip
     return docs
 
 
@@ -168,13 +203,17 @@ def article_fingerprints(snap: Snapshot) -> dict[str, str]:
 
 
 def archive_fingerprint(snap: Snapshot, doc_key: str, articles: dict[str, str]) -> str:
-    """An archive page's items and links: its bytes change only when these do."""
-    selection_text, page = doc_key.rsplit("/", 1)
+    """An archive page's items and links, without composing it: its bytes change only when
+    one of its articles changes or leaves it, or when the page after it first appears (its
+    ``next-archive`` link); what every page shares is in :func:`settings_fingerprint`."""
+    selection_text, number = doc_key.rsplit("/", 1)
     selection = Selection() if selection_text == "all" else Selection(all_of=(selection_text,))
-    feed = compose(snap, FeedRequest(selection, "atom", snap.config.feed_items, page=int(page)),
-                   with_text=False)  # fmt: skip
-    parts = [feed.title, str(feed.updated), *(articles[a.id] for a in feed.items)]
-    parts += [f"{link.rel} {link.href}" for link in feed.links]
+    page, slots = int(number), snap.slots(selection)
+    items = archive_items(slots, page)
+    parts = [str(page < archive_pages(len(slots)))]
+    parts += [articles[a.id] if snap.is_live(a) else "gone " + a.id for a in items]
+    if not any(snap.is_live(a) for a in items):  # dated by the departures, then
+        parts.append(str(archive_modified(snap, selection, page)))
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=8).hexdigest()
 
 
@@ -189,7 +228,7 @@ class Record:
     settings: str
     articles: dict[str, str]
     archives: dict[str, str]  # "<selection>/<page>" -> fingerprint
-    files: int
+    files: list[str]  # every file of the output, sorted
 
     @classmethod
     def load(cls, path: Path, out: Path) -> Record | None:
@@ -224,11 +263,11 @@ class Plan:
 def plan(snap: Snapshot, previous: Record | None) -> Plan:
     """The documents of the snapshot, and those among them that may have changed."""
     articles = article_fingerprints(snap)
-    record = Record((0, 0), settings_fingerprint(snap), articles, {}, 0)
+    record = Record((0, 0), settings_fingerprint(snap), articles, {}, [])
     if previous is None or previous.settings != record.settings:
         docs = site_documents(snap)
-        record.archives = {d.archive: archive_fingerprint(snap, d.archive, articles)
-                           for d in docs if d.archive}  # fmt: skip
+        pages = dict.fromkeys(d.archive for d in docs if d.archive)  # each once, not per format
+        record.archives = {page: archive_fingerprint(snap, page, articles) for page in pages}
         return Plan(docs, docs, record)
     touched = _touched(previous.articles, articles)
     if not touched:  # nothing to do: not even a list of the documents
@@ -296,84 +335,204 @@ class Summary:
         return line
 
 
+@dataclass(frozen=True)
+class _Paths:
+    """The files beside the output folder ``out`` that a build uses."""
+
+    out: Path
+
+    @property
+    def record(self) -> Path:
+        return self.out.parent / f".{self.out.name}-build.json"
+
+    @property
+    def pending(self) -> Path:  # the next record, until the build that wrote it is applied
+        return self.out.parent / f".{self.out.name}-build.json.new"
+
+    @property
+    def journal(self) -> Path:
+        return self.out.parent / f".{self.out.name}-journal.json"
+
+    def staging(self) -> Path:
+        return Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
+
+    def leftovers(self) -> list[Path]:
+        """What a build that was killed before its journal was complete left behind."""
+        found = [self.pending, self.journal.with_name(self.journal.name + ".new")]
+        return list(self.out.parent.glob(f".{self.out.name}.*")) + [p for p in found if p.exists()]
+
+
 def export(app: Any, out: Path, jobs: int = 1, progress: bool = False) -> Summary:
-    """Build the site into ``out``: staged beside it and swapped in, or left alone when
-    nothing changed since the last build. Raises :class:`BuildError` when it cannot."""
+    """Build the site into ``out``, or leave it alone when nothing changed since the last
+    build. Raises :class:`BuildError` when it cannot, leaving the previous output whole.
+
+    The first build is staged in a folder beside ``out`` and renamed to it. Later builds
+    stage only the files whose bytes change, then write a journal naming them and the files
+    to remove, and apply it by renames; a build killed while applying it is finished by the
+    next one, before anything else."""
     began = time.monotonic()
     snap = app.extensions["feeds"].snapshot
-    out = out.resolve()
-    record_path = out.parent / f".{out.name}-build.json"
-    previous = Record.load(record_path, out) if out.is_dir() else None
+    paths = _Paths(out.resolve())
+    try:
+        recover(paths.out)
+    except OSError as exc:
+        raise BuildError(_describe(exc, paths.out, "finishing the last build")) from exc
+    previous = Record.load(paths.record, paths.out) if paths.out.is_dir() else None
     work = plan(snap, previous)
     if not work.changed and previous is not None:
-        return Summary(kept=previous.files, seconds=time.monotonic() - began)
+        return Summary(kept=len(previous.files), seconds=time.monotonic() - began)
     try:
-        summary = _stage_and_swap(app, work, out, record_path, jobs, progress, previous)
+        summary = _build(app, work, paths, jobs, progress, previous)
     except OSError as exc:
-        raise BuildError(_describe(exc, out)) from exc
+        raise BuildError(_describe(exc, paths.out)) from exc
     summary.seconds = time.monotonic() - began
     return summary
 
 
-def _describe(exc: OSError, out: Path) -> str:
+def _describe(exc: OSError, out: Path, doing: str = "") -> str:
     where = f" ({exc.filename})" if exc.filename else ""
+    if doing:
+        return f"{doing}: {exc.strerror or exc}{where}; run the build again"
     return f"{exc.strerror or exc}{where}; the previous output in {out} is unchanged"
 
 
-def _stage_and_swap(
-    app: Any, work: Plan, out: Path, record_path: Path, jobs: int, progress: bool,
-    previous: Record | None,
-) -> Summary:  # fmt: skip
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in out.parent.glob(f".{out.name}.*"):
-        shutil.rmtree(leftover, ignore_errors=True)  # from a build that was killed
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    pending = record_path.with_name(record_path.name + ".new")
+def recover(out: Path) -> None:
+    """Finish the build of ``out`` that was killed while applying its journal, and clear what
+    builds killed before that left behind."""
+    paths = _Paths(out.resolve())
+    if paths.journal.is_file():
+        journal = json.loads(paths.journal.read_bytes())
+        staging = paths.out.parent / journal["staging"]
+        _apply(paths.out, staging, journal["moves"], journal["removes"])
+        if paths.pending.exists():
+            os.replace(paths.pending, paths.record)
+        paths.journal.unlink()
+    for leftover in paths.leftovers():
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+def _build(
+    app: Any, work: Plan, paths: _Paths, jobs: int, progress: bool, previous: Record | None
+) -> Summary:
+    paths.out.parent.mkdir(parents=True, exist_ok=True)
+    last = paths.out if paths.out.is_dir() else None
+    # Without a record to trust, the folder holds what it holds.
+    before = previous.files if previous is not None else _files_in(last)
+    staging = paths.staging()
+    committed = False
     try:
-        last = out if out.is_dir() else None
         writer = _Writer(staging, last)
-        try:
-            processes = _write_site(app, work, writer, jobs, progress)
-        finally:
-            writer.close()
-        stat = staging.stat()
-        work.record.folder, work.record.files = (stat.st_dev, stat.st_ino), writer.files
-        work.record.save(pending)
-        before = previous.files if previous is not None else _count_files(last)
-        _swap(staging, out)
-        os.replace(pending, record_path)
+        processes = _write_site(app, work, writer, jobs, progress, set(before))
+        work.record.files = sorted(writer.present | writer.kept)
+        removes = sorted(set(before) - set(work.record.files))
+        if last is None:
+            _swap_in(staging, paths, work.record)
+            committed = True
+        else:
+            stat = last.stat()
+            work.record.folder = (stat.st_dev, stat.st_ino)
+            work.record.save(paths.pending)
+            _commit(paths, staging, writer.written, removes)
+            committed = True
+            try:
+                recover(paths.out)
+            except OSError as exc:  # the output is part old, part new: say how to finish it
+                raise BuildError(_describe(exc, paths.out, "applying the build")) from exc
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        pending.unlink(missing_ok=True)
+        if not committed:
+            shutil.rmtree(staging, ignore_errors=True)
+            paths.pending.unlink(missing_ok=True)
         raise
-    removed = before - writer.kept - len(writer.changed)
-    return Summary(writer.written, writer.changed, writer.kept, max(removed, 0), writer.bytes,
-                   0, processes)  # fmt: skip
+    kept = len(work.record.files) - len(writer.written)
+    return Summary(writer.written, writer.changed, kept, len(removes), writer.bytes, 0,
+                   processes)  # fmt: skip
 
 
-def _count_files(folder: Path | None) -> int:
+def _swap_in(staging: Path, paths: _Paths, record: Record) -> None:
+    """The first build: its staging folder becomes the output, then its record is written."""
+    os.chmod(staging, 0o755)
+    stat = staging.stat()
+    record.folder = (stat.st_dev, stat.st_ino)
+    record.save(paths.pending)
+    staging.rename(paths.out)
+    os.replace(paths.pending, paths.record)
+
+
+def _commit(paths: _Paths, staging: Path, moves: list[str], removes: list[str]) -> None:
+    """Write the journal: from the moment it has its name, the build is done, and applying it
+    (here, or by the next build if this one is killed) only renames and removes files."""
+    journal = {"staging": staging.name, "moves": moves, "removes": removes}
+    draft = paths.journal.with_name(paths.journal.name + ".new")
+    with open(draft, "w") as file:
+        json.dump(journal, file, separators=(",", ":"))
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(draft, paths.journal)
+
+
+def _apply(out: Path, staging: Path, moves: list[str], removes: list[str]) -> None:
+    """Rename the staged files into ``out`` and remove the files no document has any more;
+    each step can be done again, so a build killed half way through is finished later."""
+    folders: set[str] = set()
+    for name in moves:
+        folder = name.rpartition("/")[0]
+        if folder and folder not in folders:
+            (out / folder).mkdir(parents=True, exist_ok=True)
+            folders.add(folder)
+        try:
+            os.replace(staging / name, out / name)
+        except FileNotFoundError:
+            if not (out / name).exists():
+                raise
+    for name in removes:
+        (out / name).unlink(missing_ok=True)
+        _prune(out, name)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _prune(out: Path, name: str) -> None:
+    """Remove the folders a removed file leaves empty."""
+    folder = (out / name).parent
+    while folder != out:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty
+            return
+        folder = folder.parent
+
+
+def _files_in(folder: Path | None) -> list[str]:
+    found: list[str] = []
     if folder is None:
-        return 0
-    return sum(len(files) for _, _, files in os.walk(folder))
+        return found
+    for root, _, files in os.walk(folder):
+        prefix = Path(root).relative_to(folder).as_posix()
+        found += [name if prefix == "." else f"{prefix}/{name}" for name in files]
+    return found
 
 
 class _Writer:
-    """Puts files in the staging folder: the last build's file where the bytes are the same."""
+    """Stages the files whose bytes differ from those of the output (or every file, for a
+    first build)."""
 
     def __init__(self, staging: Path, last: Path | None) -> None:
         self.staging, self.last = staging, last
         self.folders: set[str] = set()
         self.written: list[str] = []
         self.changed: list[str] = []
-        self.kept = self.bytes = self.files = 0
-        # Names resolved from open folders: a hundred thousand links walk no long paths.
-        self._to = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
-        self._from = os.open(last, os.O_RDONLY | os.O_DIRECTORY) if last is not None else -1
+        self.present: set[str] = set()  # the files of the rendered documents
+        self.kept: set[str] = set()  # the files of the documents not rendered
+        self.bytes = 0
 
-    def close(self) -> None:
-        os.close(self._to)
-        if self._from >= 0:
-            os.close(self._from)
+    def absorb(self, part: _Writer) -> None:
+        """Count what another writer (of another process, say) staged."""
+        self.written += part.written
+        self.changed += part.changed
+        self.present |= part.present
+        self.bytes += part.bytes
 
     def _folder(self, name: str) -> None:
         folder = name.rpartition("/")[0]
@@ -381,84 +540,56 @@ class _Writer:
             (self.staging / folder).mkdir(parents=True, exist_ok=True)
             self.folders.add(folder)
 
-    def keep(self, name: str) -> bool:
-        """Link the last build's file; False if it has none."""
-        if self.last is None:
-            return False
-        self._folder(name)
-        try:
-            os.link(name, name, src_dir_fd=self._from, dst_dir_fd=self._to)
-        except FileNotFoundError:
-            return False
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP):
-                raise
-            shutil.copy2(self.last / name, self.staging / name)  # no hard links here
-        self.kept += 1
-        self.files += 1
-        return True
-
     def put(self, name: str, data: bytes) -> None:
-        """Write a file, or keep the last build's when its bytes are the same."""
-        self._folder(name)
+        """Stage a file, unless the output has it with the same bytes."""
+        self.present.add(name)
         old: bytes | None = None
         if self.last is not None:
             try:
                 old = (self.last / name).read_bytes()
             except OSError:
                 old = None
-        if old == data and self.keep(name):
+        if old == data:
             return
+        self._folder(name)
         (self.staging / name).write_bytes(data)
         self.written.append(name)
         if old is not None:
             self.changed.append(name)
         self.bytes += len(data)
-        self.files += 1
 
 
-def _write_site(app: Any, work: Plan, writer: _Writer, jobs: int, progress: bool) -> int:
-    """Keep or render every document; returns how many processes rendered."""
+def _write_site(
+    app: Any, work: Plan, writer: _Writer, jobs: int, progress: bool, before: set[str]
+) -> int:
+    """Render the documents that may have changed; returns how many processes rendered."""
     from tqdm import tqdm
 
     rendering = {id(doc) for doc in work.render}
     todo = list(work.render)
     for doc in work.documents:
         if id(doc) not in rendering:
-            names = [doc.file, doc.file + ".gz"] if doc.compressed else [doc.file]
-            if not writer.keep(names[0]):
+            if doc.file not in before:
                 todo.append(doc)  # the last build lacks it: render it after all
-            elif len(names) > 1:
-                writer.keep(names[1])
+            else:
+                writer.kept.add(doc.file)
+                if doc.compressed and doc.file + ".gz" in before:
+                    writer.kept.add(doc.file + ".gz")
     jobs = usable_jobs(jobs, len(todo))  # before the bar: no thread may run when forking
     tqdm.monitor_interval = 0  # nor the bar's own
     bar = tqdm(total=len(todo), unit="doc", desc="rendering", disable=not progress,
                dynamic_ncols=True, smoothing=0.1)  # fmt: skip
     with bar:
-        for doc, rendered in _render_all(app, todo, jobs):
-            writer.put(doc.file, rendered.body)
-            if rendered.gzip is not None:
-                writer.put(doc.file + ".gz", rendered.gzip)
-            bar.update()
+        for count, part in _render_all(app, todo, jobs, writer):
+            writer.absorb(part)
+            bar.update(count)
     return jobs if todo else 0
-
-
-def _swap(staging: Path, out: Path) -> None:
-    """Replace ``out`` with ``staging``; the old folder stays whole until the last moment."""
-    os.chmod(staging, 0o755)
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-        staging.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(out)
 
 
 # Rendering, on several processes ---------------------------------------------------------------
 
-_job: tuple[Any, list[Document]] | None = None  # what forked processes render
+# What forked processes render: the application, the documents, and where they are written.
+_job: tuple[Any, list[Document], _Writer] | None = None
 
 
 def usable_jobs(jobs: int, documents: int) -> int:
@@ -469,35 +600,44 @@ def usable_jobs(jobs: int, documents: int) -> int:
     return max(1, min(jobs, -(-documents // CHUNK)))
 
 
-def _render_all(app: Any, docs: list[Document], jobs: int) -> Iterator[tuple[Document, Rendered]]:
-    """The documents in order with their bytes, rendered by ``jobs`` processes."""
+def _write_chunk(docs: list[Document], like: _Writer) -> _Writer:
+    """Render documents and stage their files; what was staged, to add to ``like``."""
+    writer = _Writer(like.staging, like.last)
+    for doc in docs:
+        rendered = doc.make(doc.compressed)
+        writer.put(doc.file, rendered.body)
+        if rendered.gzip is not None:
+            writer.put(doc.file + ".gz", rendered.gzip)
+    return writer
+
+
+def _render_all(
+    app: Any, docs: list[Document], jobs: int, writer: _Writer
+) -> Iterator[tuple[int, _Writer]]:
+    """Render and stage the documents on ``jobs`` processes, each writing its own files (the
+    bytes never travel between processes); yields how many were done and what was staged."""
     spans = [(i, min(i + CHUNK, len(docs))) for i in range(0, len(docs), CHUNK)]
     if jobs <= 1:
         with app.app_context():
             for start, end in spans:
-                yield from ((doc, doc.make(doc.compressed)) for doc in docs[start:end])
+                yield end - start, _write_chunk(docs[start:end], writer)
         return
     global _job
-    _job = (app, docs)
+    _job = (app, docs, writer)
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_start_child, initargs=(os.getpid(),)
     )
     with pool:
-        pending: deque[tuple[int, Future[list[Rendered]]]] = deque()
+        pending: deque[tuple[int, Future[_Writer]]] = deque()
         for start, end in spans:
-            pending.append((start, pool.submit(_render_in_child, start, end)))
-            if len(pending) > 2 * jobs:  # a few chunks ahead: memory stays bounded
-                yield from _results(docs, *pending.popleft())
+            pending.append((end - start, pool.submit(_render_in_child, start, end)))
+            if len(pending) > 2 * jobs:  # a few chunks ahead: the bar moves as they finish
+                count, future = pending.popleft()
+                yield count, future.result()
         while pending:
-            yield from _results(docs, *pending.popleft())
-
-
-def _results(
-    docs: list[Document], start: int, future: Future[list[Rendered]]
-) -> Iterable[tuple[Document, Rendered]]:
-    rendered = future.result()
-    return zip(docs[start : start + len(rendered)], rendered, strict=True)
+            count, future = pending.popleft()
+            yield count, future.result()
 
 
 def _start_child(parent: int) -> None:
@@ -509,6 +649,6 @@ def _start_child(parent: int) -> None:
     exit_with_parent(parent)
 
 
-def _render_in_child(start: int, end: int) -> list[Rendered]:
+def _render_in_child(start: int, end: int) -> _Writer:
     assert _job is not None
-    return [doc.make(doc.compressed) for doc in _job[1][start:end]]
+    return _write_chunk(_job[1][start:end], _job[2])

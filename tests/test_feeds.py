@@ -189,3 +189,47 @@ def test_feeds_of_long_articles_stay_well_under_250_kb(make_app, tmp_path) -> No
     assert short.title == "A short note on Japan"
     assert "Continue reading" not in short.content[0].value
     assert "Tokyo said so." in short.content[0].value
+
+
+def test_reused_entries_give_the_bytes_feedgen_writes_for_the_whole_document(  # type: ignore[no-untyped-def]
+    make_app, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RSS and Atom entries are written once and reused across documents: every feed and
+    archive page, rendered in a random order with the entries of the others at hand, has the
+    bytes feedgen writes when it builds the document alone."""
+    import random
+
+    from servers import collection_with_archives
+
+    from feeds.compose import FeedRequest, archive_pages, compose
+    from feeds.models import Selection
+    from feeds.render import atom, common, rss
+
+    collection = collection_with_archives(tmp_path / "collection")
+    app = make_app(app_settings(collection, tmp_path / "index"))
+    snap = app.extensions["feeds"].snapshot
+    requests = []
+    for selection in [Selection(), *(Selection(all_of=(s,)) for s in snap.taxonomy.topics)]:
+        if not snap.select(selection):
+            continue
+        for page in range(archive_pages(len(snap.slots(selection))) + 1):
+            requests += [FeedRequest(selection, ext, snap.config.feed_items, page=page)
+                         for ext in ("rss", "atom")]  # fmt: skip
+    feeds = [(r.extension, compose(snap, r)) for r in requests]
+    modules = {"rss": rss, "atom": atom}
+    alone = {}
+    for n, (ext, feed) in enumerate(feeds):
+        monkeypatch.setattr(modules[ext], "ENTRIES", common.EntryCache())
+        alone[n] = modules[ext].render(feed)
+    assert any(feed.archive for _, feed in feeds) and len(feeds) > 20
+    for ext in modules:
+        monkeypatch.setattr(modules[ext], "ENTRIES", common.EntryCache(size=64))
+    order = list(range(len(feeds)))
+    random.Random(5).shuffle(order)
+    hits = 0
+    for n in order + order:
+        ext, feed = feeds[n]
+        hits += sum(modules[ext].ENTRIES.get(common.entry_key(feed, a)) is not None
+                    for a in feed.items)  # fmt: skip
+        assert modules[ext].render(feed) == alone[n], requests[n]
+    assert hits > len(feeds) * 5, "hardly any entry was reused"

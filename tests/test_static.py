@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import shutil
@@ -57,6 +58,14 @@ def add(collection: Path) -> None:
                   date="2025-03-01T08:00:00Z")  # fmt: skip
 
 
+def new_page(collection: Path) -> None:
+    """Twenty more Korea articles: a new archive page, linked from the one before it."""
+    for n in range(20):
+        write_article(collection / "korea", f"p{n:02d}_{0xC000 + n:016x}.txt",
+                      f"Seoul talks, late round {n}", "Korea held talks in Seoul again.",
+                      "More talks in Seoul.", date=f"2025-04-{n + 1:02d}T08:00:00Z")  # fmt: skip
+
+
 def edit(collection: Path) -> None:
     path = next(collection.glob("korea/010_*.txt"))
     path.write_text(path.read_text().replace("another round", "a tense round"))
@@ -74,7 +83,8 @@ def retag(collection: Path) -> None:
 
 
 CHANGES: dict[str, Callable[[Path], None]] = {
-    "addition": add, "edit": edit, "removal": remove, "taxonomy": retag,
+    "addition": add, "page": new_page, "edit": edit, "removal": remove,
+    "taxonomy": retag,
 }  # fmt: skip
 
 
@@ -272,3 +282,61 @@ def test_a_build_after_a_lost_record_renders_everything_again(
     build(runner, archives, index, out)
     build(runner, archives, index, tmp_path / "full")  # no record there: a full build
     assert tree(out) == tree(tmp_path / "full")
+
+
+DIE_WHILE_APPLYING = """
+import os, sys
+import feeds.static
+from feeds.cli import main
+
+class DyingOs:  # the build's os module, killed after its third staged file is renamed in
+    renamed = 0
+    def __getattr__(self, name):
+        return getattr(os, name)
+    def replace(self, source, target):
+        os.replace(source, target)
+        if "/.site." in str(source):
+            DyingOs.renamed += 1
+            if DyingOs.renamed == 3:
+                os._exit(137)  # as a kill: no cleanup runs
+
+feeds.static.os = DyingOs()
+main(sys.argv[1:])
+"""
+
+
+def test_a_build_killed_while_applying_its_journal_is_finished_by_the_next(
+    runner, archives: Path, tmp_path: Path
+) -> None:
+    index, out = tmp_path / "index", tmp_path / "site"
+    build(runner, archives, index, out)
+    before = tree(out)
+    add(archives)
+    command = [sys.executable, "-c", DIE_WHILE_APPLYING, "build", "--collection", str(archives),
+               "--index", str(index), "--out", str(out), "--base-url", BASE_URL]  # fmt: skip
+    killed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == 137, killed.stderr
+    assert (tmp_path / ".site-journal.json").is_file()
+    half = tree(out)
+    assert half != before and sum(half.get(n) != b for n, b in before.items()) <= 3
+    line = build(runner, archives, index, out)
+    assert line.startswith("0 files written"), "the journal's files are written again"
+    assert not (tmp_path / ".site-journal.json").exists()
+    assert not list(tmp_path.glob(".site.*")), "the staged files are left behind"
+    build(runner, archives, index, tmp_path / "full")
+    assert tree(out) == tree(tmp_path / "full")
+
+
+def test_a_rebuild_stages_only_the_files_that_change(
+    runner, archives: Path, tmp_path: Path
+) -> None:
+    index, out = tmp_path / "index", tmp_path / "site"
+    build(runner, archives, index, out)
+    add(archives)
+    command = [sys.executable, "-c", DIE_WHILE_APPLYING.replace("== 3", "== 1"), "build",
+               "--collection", str(archives), "--index", str(index), "--out", str(out),
+               "--base-url", BASE_URL]  # fmt: skip
+    subprocess.run(command, capture_output=True, timeout=120)
+    staged = [p for s in tmp_path.glob(".site.*") for p in s.rglob("*") if p.is_file()]
+    journal = json.loads((tmp_path / ".site-journal.json").read_bytes())
+    assert len(staged) == len(journal["moves"]) - 1 < len(tree(out)) / 2

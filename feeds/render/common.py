@@ -10,7 +10,10 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from html import escape
+from typing import cast
 
 import nh3
 from feedgen.entry import FeedEntry
@@ -141,3 +144,86 @@ def add_entry(fg: FeedGenerator, feed: Feed[Story], article: Story) -> FeedEntry
     for slug in article.topics:
         entry.category(term=slug, label=feed.topic_names.get(slug, slug), scheme=feed.topic_scheme)
     return entry
+
+
+# Reusing entries: an article's entry is the same bytes in every document of a format that holds
+# it (all, its topics, their archive pages), so feedgen builds and writes it once. ---------------
+
+ENTRY_CACHE_SIZE = 2048  # entries per format and process: a few MB, the export's working set
+
+
+class EntryCache:
+    """The serialised entries of recently rendered articles, per format; thread-safe."""
+
+    def __init__(self, size: int = ENTRY_CACHE_SIZE) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, entry: bytes) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def entry_key(feed: Feed[Story], article: Story) -> Hashable:
+    """Everything an entry's bytes are made of (see :func:`add_entry`)."""
+    names = tuple(feed.topic_names.get(slug, slug) for slug in article.topics)
+    return (article, feed.archive, feed.article_url, feed.topic_scheme, names)
+
+
+def with_entries(
+    feed: Feed[Story],
+    fg: FeedGenerator,
+    add: Callable[[FeedGenerator, Story], None],
+    serialize: Callable[[FeedGenerator], bytes],
+    cache: EntryCache,
+    tags: tuple[bytes, bytes],
+) -> bytes:
+    """The document feedgen writes for ``feed``, its entries taken from ``cache`` where they
+    are there: feedgen builds the channel and the other entries, and its output is cut at the
+    entries (``tags``: the entry's opening tag and the channel's closing one) to put them all
+    in order. The bytes are those feedgen writes for the whole document, as an entry is written
+    the same whatever its neighbours (tests/test_feeds.py renders both ways)."""
+    keys = [entry_key(feed, article) for article in feed.items]
+    entries = [cache.get(key) for key in keys]
+    for article, entry in zip(feed.items, entries, strict=True):
+        if entry is None:
+            add(fg, article)
+    head, made, tail = split_entries(serialize(fg), *tags)
+    fresh = iter(made)
+    for n, entry in enumerate(entries):
+        if entry is None:
+            made_now = entries[n] = next(fresh)
+            cache.put(keys[n], made_now)
+    return head + b"".join(cast(list[bytes], entries)) + tail
+
+
+def split_entries(xml: bytes, opening: bytes, closing: bytes) -> tuple[bytes, list[bytes], bytes]:
+    """A document cut into what comes before its entries, each entry (with the indentation
+    and line end around it, if pretty), and what comes after."""
+    end = _line_start(xml, xml.rindex(closing))
+    starts = []
+    at = xml.find(opening)
+    while at != -1:
+        starts.append(_line_start(xml, at))
+        at = xml.find(opening, at + len(opening))
+    if not starts:
+        return xml[:end], [], xml[end:]
+    bounds = [*starts, end]
+    entries = [xml[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return xml[: starts[0]], entries, xml[end:]
+
+
+def _line_start(xml: bytes, at: int) -> int:
+    """Where the tag at ``at`` begins, with its indentation if it starts a line."""
+    line = xml.rfind(b"\n", 0, at) + 1
+    return line if xml[line:at].strip(b" ") == b"" else at

@@ -10,6 +10,7 @@ from ..models import Feed, Story
 from ..timestamps import rfc3339
 from ..urls import article_urn
 from .common import content_html, item_summary
+from .format import Format
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -70,3 +71,6 @@ def render(feed: Feed[Story]) -> bytes:
     if feed.archive:  # read by programs walking a topic's history: no indentation
         return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+FORMAT = Format("json", "JSON Feed 1.1", "application/feed+json", render)
