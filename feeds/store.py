@@ -206,8 +206,11 @@ class IndexStore:
     and the next write or :meth:`retry` tries again.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, verify: bool = True) -> None:
+        """``verify``: check every page of the database before using it; without it the
+        caller runs :meth:`verify` soon after (a resumed start, which serves first)."""
         self.folder = folder
+        self.verified = verify
         self.path = folder / "index.sqlite3"
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
@@ -215,6 +218,7 @@ class IndexStore:
         self.generation = ""  # changes whenever the file cache starts anew
         self.unwritable: str | None = None  # why the last write failed; None: all written
         self.damaged: str | None = None  # damage seen while serving; heal() rebuilds
+        self.refilling = False  # healed, not yet filled again: its word index lacks articles
         self._next_try = 0.0
         self._pending_files: dict[bytes, tuple | None] = {}  # type: ignore[type-arg]  # None: forgotten
         self._pending_shown: dict[str, bytes] = {}
@@ -275,9 +279,8 @@ class IndexStore:
         """Check the file is sound and of this schema; recreate the tables that are not."""
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
-        if problems != ["ok"]:
-            raise DamagedIndex("; ".join(map(str, problems)))
+        if self.verified:
+            _check_pages(db)
         db.execute("BEGIN IMMEDIATE")  # one process at a time decides what to recreate
         with db:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -306,6 +309,27 @@ class IndexStore:
                     [("schema", str(SCHEMA)), ("generation", meta["generation"])],
                 )
             self.generation = meta["generation"]
+
+    def verify(self) -> bool:
+        """Check every page of the database, on a connection of its own so that reads and
+        writes go on meanwhile; damage is marked for :meth:`heal`. Whether it is sound."""
+        if self.verified or self._db is None:
+            return self.damaged is None
+        try:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60)
+            try:
+                _check_pages(db)
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            if not is_damage(exc):  # busy or unreadable just now: checked again next time
+                log.warning("index %s could not be checked: %s", self.path, exc)
+                return self.damaged is None
+            self._damage(exc)
+        except DamagedIndex as exc:
+            self._damage(exc)
+        self.verified = True
+        return self.damaged is None
 
     def _salvage(self) -> dict[str, tuple[str, float, str, float]]:
         """The first-seen dates of a damaged database, as far as they can still be read."""
@@ -338,6 +362,7 @@ class IndexStore:
         with self._lock:
             reason = self.damaged or "damaged"
             self.damaged = None
+            self.refilling = True
             if self._db is not None:
                 with suppress(sqlite3.Error):
                     self._db.close()
@@ -510,7 +535,7 @@ class IndexStore:
         """The files (by shown name) whose articles hold every word or the phrase; None
         when the word index cannot answer."""
         with self._lock:
-            if self._db is None or self.damaged:
+            if self._db is None or self.damaged or self.refilling:
                 return None
             try:
                 rows = self._db.execute(
@@ -688,6 +713,13 @@ def _contains(text: str, query: Query) -> bool:
     if query.phrase:
         return f" {' '.join(query.words)} " in text
     return all(f" {word} " in text for word in query.words)
+
+
+def _check_pages(db: sqlite3.Connection) -> None:
+    """Raise :class:`DamagedIndex` unless SQLite finds every page of the file sound."""
+    problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+    if problems != ["ok"]:
+        raise DamagedIndex("; ".join(map(str, problems)))
 
 
 def _exists(db: sqlite3.Connection, name: str) -> bool:

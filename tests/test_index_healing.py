@@ -234,3 +234,47 @@ def test_an_article_whose_text_cannot_be_read_is_not_published_without_it(
         assert live.store.text("asia/000_73bcabc292162f38.txt"), "the text read is stored again"
     finally:
         live.close()
+
+
+def test_damage_a_resumed_start_did_not_check_is_found_and_rebuilt(settings, start, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A resumed start serves before it has checked every page of the database; damage
+    there is found right after, the database set aside and rebuilt, and every answer
+    meanwhile is whole."""
+    build_once(settings)
+    database = index_file(settings)
+    damage_a_page_serving_never_reads(database)
+    caplog.set_level("WARNING")
+    app = start(settings)
+    live = app.extensions["feeds"]
+    assert live.resumed, "the snapshot file is sound: the start resumes it"
+    every_item_has_its_text(app)
+    deadline = time.monotonic() + 20
+    while not list(database.parent.glob("index.sqlite3.damaged-*")):
+        assert time.monotonic() < deadline, "the damaged index was never found"
+        every_item_has_its_text(app)
+        time.sleep(0.02)
+    while live.reconciling or live.store.damaged or live.store.pending:
+        assert time.monotonic() < deadline, "the damaged index was never rebuilt"
+        every_item_has_its_text(app)
+        time.sleep(0.02)
+    assert warnings_about(caplog, database), "the damage went unreported"
+    every_item_has_its_text(app)
+    assert live.store.text(live.snapshot.articles[0].path), "the new index holds the text"
+
+
+def test_without_a_snapshot_to_resume_the_database_is_checked_before_use(settings, start) -> None:  # type: ignore[no-untyped-def]
+    build_once(settings)
+    database = index_file(settings)
+    damage_a_page_serving_never_reads(database)
+    snapshot_file(settings).unlink()
+    app = start(settings)
+    assert list(database.parent.glob("index.sqlite3.damaged-*")), "built on a damaged index"
+    every_item_has_its_text(app)
+
+
+def damage_a_page_serving_never_reads(database: Path) -> None:
+    """Junk over the first-seen dates' page: only a check of every page finds it."""
+    with sqlite3.connect(database) as db:
+        (root,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'seen'").fetchone()
+        (page_size,) = db.execute("PRAGMA page_size").fetchone()
+    junk(database, (root - 1) * page_size, page_size)

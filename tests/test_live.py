@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from datetime import UTC
 from pathlib import Path
 
 import feedparser
@@ -12,6 +13,7 @@ import pytest
 
 from conftest import write_article
 from feeds import create_app
+from feeds.config import Config
 from feeds.index.live import LiveIndex
 
 
@@ -227,3 +229,28 @@ def test_events_name_what_to_read_again(app, client, collection: Path, monkeypat
     shutil.rmtree(collection / "batch")
     assert live.refresh(["batch/"])
     assert "Moved in whole" not in titles(client) and "One file" not in titles(client)
+
+
+@pytest.mark.parametrize("twins", [False, True], ids=["unique ids", "a duplicate id"])
+def test_a_resumed_snapshot_equals_one_built_anew(settings, collection: Path, twins: bool) -> None:
+    if twins:
+        write_article(collection, "a_twin.txt", "First twin", "About Japan.", id="twin")
+        write_article(collection, "b_twin.txt", "Second twin", "About Japan.", id="twin")
+    (collection / "notes.txt").write_bytes(b"\xff\xfe not text")  # a file with a problem
+    config = Config.load(settings)
+    fresh = LiveIndex(config)
+    fresh.close()  # keeps the snapshot for a fast start
+    resumed = LiveIndex(config, fast_start=True)
+    try:
+        assert resumed.resumed
+        built, again = fresh.snapshot, resumed.snapshot
+        assert again.articles == built.articles
+        assert [a.published.tzinfo for a in again.articles] == [UTC] * len(built.articles)
+        assert again.by_id == built.by_id and again.by_topic == built.by_topic
+        assert built.problems and again.problems == built.problems
+        assert again.newest_change == built.newest_change
+        assert resumed.files.entries == fresh.files.entries
+        assert resumed.files.articles == fresh.files.articles
+        assert resumed.files.problems() == fresh.files.problems()
+    finally:
+        resumed.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from feeds.compose import cached, with_validators
 from feeds.config import Config
 from feeds.models import Article, Problem, Selection
-from feeds.snapshot import EVERYTHING, Snapshot
+from feeds.snapshot import EVERYTHING, Snapshot, merged, newest_first
 from feeds.taxonomy import load_taxonomy
 
 TAXONOMY = load_taxonomy()
@@ -99,3 +100,12 @@ def test_documents_of_untouched_topics_follow_into_the_next_snapshot() -> None:
     cached(after, ("japan",), render("japan"), frozenset({"japan"}))
     cached(after, ("all",), render("all"), None)
     assert made == ["norway", "japan", "all", "japan", "all"]
+
+
+def test_departed_articles_are_merged_into_their_places_as_a_sort_would() -> None:
+    made = [article(n, day=1 + n % 9) for n in range(300)]  # many share a day: ids order those
+    chosen = random.Random(5)
+    for _ in range(50):
+        more = chosen.sample(made, chosen.randrange(0, 12))
+        ordered = tuple(sorted((a for a in made if a not in more), key=newest_first))
+        assert merged(ordered, more) == tuple(sorted(made, key=newest_first))

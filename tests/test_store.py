@@ -11,7 +11,7 @@ import pytest
 from feeds.collection import FileEntry
 from feeds.index.files import FileTable
 from feeds.index.state import FastStart
-from feeds.models import Indexed, Problem
+from feeds.models import Article, Indexed, Problem, field_values, restorer
 from feeds.search import parse_query
 from feeds.store import STATE_MAGIC, FileRecord, IndexStore
 
@@ -95,3 +95,13 @@ def test_a_damaged_state_file_is_set_aside(store) -> None:  # type: ignore[no-un
     assert FastStart(store).load("fingerprint") is None
     assert not store.state_path.exists()
     assert store.state_path.with_name("snapshot.pickle.damaged").exists()
+
+
+def test_a_record_remade_from_its_field_values_equals_it() -> None:
+    article = tagged("a.txt").dated(WHEN, datetime(2025, 4, 2, tzinfo=UTC))
+    for record in (article, FileEntry("a.txt", 3, 7), Problem("a.txt", "odd", "warning")):
+        kind = type(record)
+        again = restorer(kind)(field_values(kind)(record))
+        assert type(again) is kind and again == record and hash(again) == hash(record)
+    with pytest.raises(ValueError):  # a value short: never a record with a field unset
+        restorer(Article)(field_values(Article)(article)[:-1])

@@ -91,6 +91,13 @@ class FileTable:
     def owners(self) -> dict[str, Article]:
         return {i: self.articles[claims[0]] for i, claims in self._paths_of.items()}
 
+    def held(self) -> list[Article]:
+        """The articles that hold their ids, in the order the table has them."""
+        if not self._duplicates:  # as nearly always: every article holds its own
+            return list(self.articles.values())
+        owners = self.owners()
+        return [a for a in self.articles.values() if owners[a.id] is a]
+
     def problems(self, extra: Iterable[Problem] = ()) -> list[Problem]:
         """Every problem: of the scan, ``extra`` (the topics), each file's, duplicate ids."""
         problems = [*self.scan_problems, *extra]

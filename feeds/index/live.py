@@ -60,7 +60,9 @@ class LiveIndex:
         self.root = config.collection_path
         if not self.root.is_dir():
             raise FileNotFoundError(f"collection folder not found: {self.root}")
-        self.store = IndexStore(config.index_path)
+        # A resumed start checks the database's pages in the background (:meth:`_verify`):
+        # what it serves first comes from the checksummed snapshot file.
+        self.store = IndexStore(config.index_path, verify=not fast_start)
         self.dater = Dater(self.root, self.store, use_git=config.git_dates)
         self.topics = TaxonomySource(config, cache=self.store.folder / "taxonomy.pickle")
         self.readers = Readers(self.root)
@@ -85,6 +87,8 @@ class LiveIndex:
             started = self._resume() if fast_start else None
         self.reconciling = started is not None  # served, not yet compared with the files
         self.resumed = started is not None  # else made whole: what changed since is unknown
+        if started is None and not self.store.verify():  # about to build on it: check first
+            self.store.heal({})
         self.snapshot: Snapshot = started or self._rebuild(self._known_records(), offline=True)
         if not self.reconciling:
             self._save_state()
@@ -107,9 +111,8 @@ class LiveIndex:
         if not presorted:  # commits since: date again from the index
             known = [r for p, r in self._known_records().items() if p in self.files.entries]
             self.files.set_articles(self._date(known))
-        owners = self.files.owners()
-        ordered = [a for a in self.files.articles.values() if owners[a.id] is a]
-        log.info("resumed the last snapshot: %d articles", len(owners))
+        ordered = self.files.held()
+        log.info("resumed the last snapshot: %d articles", len(ordered))
         return self._snapshot(ordered, presorted=presorted)
 
     def _snapshot(self, articles: Iterable[Article], presorted: bool = False) -> Snapshot:
@@ -148,7 +151,7 @@ class LiveIndex:
     def catch_up(self) -> None:
         """Compare a resumed snapshot with the collection now, as the watcher does first; for
         a one-off command such as ``feeds build``, which starts no watcher."""
-        if self.reconciling and self.refresh():
+        if self.reconciling and (not self._verify() or self.refresh()):
             self.reconciling = False  # the state kept for the next start has changed: save it
 
     def reconcile(self) -> None:
@@ -156,7 +159,11 @@ class LiveIndex:
 
         The scan runs without the lock and the differences are applied a chunk at a time,
         each file looked at again then, so changes noticed meanwhile are published at once
-        rather than after the whole comparison."""
+        rather than after the whole comparison. The pages of the database are checked
+        beside it (SQLite reads them without holding the interpreter); the state for the next
+        start is kept only once they are found sound."""
+        checking = threading.Thread(target=self.store.verify, name="feeds-verify", daemon=True)
+        checking.start()
         try:
             now, scan_problems = compare.scan(self.root)
             with self._lock:
@@ -172,10 +179,22 @@ class LiveIndex:
         except Exception:
             log.exception("comparing the resumed snapshot with the collection failed")
             self.watcher.queue({SCAN_ALL})
+        checking.join()
+        sound = self._verify()  # if not, rebuilt from the collection: made whole anew
         with self._lock:
             self.reconciling = False
-            self._save_state()
+            if sound:
+                self._save_state()
         log.info("the resumed snapshot is up to date with the collection")
+
+    def _verify(self) -> bool:
+        """Check the pages of a database a resumed start did not check before serving; a
+        damaged one is set aside and rebuilt from the collection, replacing the snapshot
+        resumed with it. Whether the database was sound."""
+        if self.store.verify():
+            return True
+        self._heal()
+        return False
 
     def refresh(self, paths: Iterable[str] | None = None) -> bool:
         """Bring the snapshot up to date: the named files, or the whole collection.
@@ -280,6 +299,7 @@ class LiveIndex:
             before = {p: r.article for p, r in known.items() if r.article is not None}
             self.history.offline(before, self.files.articles, self.dater.known())
         snapshot = self._snapshot(self.files.owners().values())
+        self.store.refilling = False  # every file is in the index again: it can search
         log.info("snapshot: %d articles, %d re-read", len(snapshot.articles), len(results))
         return snapshot
 

@@ -7,45 +7,34 @@ import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 from ..collection import FileEntry
-from ..models import Article, Problem
+from ..models import Article, Problem, field_values, restorer
 from ..store import IndexStore
 from .files import FileTable
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 2
+STATE_VERSION = 3
+
+
+_article_values = field_values(Article)
+_article = restorer(Article)
+_entry = restorer(FileEntry)
 
 
 def pack(entry: FileEntry, problems: tuple[Problem, ...], dated: Article | None) -> tuple:  # type: ignore[type-arg]
-    """One file of a snapshot as a plain tuple: quick to pickle and to load."""
-    fields = None
-    if dated is not None:
-        a = dated
-        fields = (
-            a.id, a.path, a.title, a.digest, a.source, a.author, a.link,
-            a.published.timestamp(), a.updated.timestamp(), a.declared_topics, a.topics,
-        )  # fmt: skip
+    """One file of a snapshot as plain tuples (an article's dates as they are: pickle makes
+    them again without a call each): quick to pickle and to load."""
+    fields = None if dated is None else _article_values(dated)
     found = tuple((p.path, p.reason, p.severity) for p in problems)
-    return (entry.path, entry.size, entry.mtime_ns, found, fields)
+    return (entry.path, entry.size, entry.mtime_ns), found, fields
 
 
 def unpack(packed: tuple) -> tuple[FileEntry, tuple[Problem, ...], Article | None]:  # type: ignore[type-arg]
-    path, size, mtime_ns, problems, fields = packed
+    entry, problems, fields = packed
     found = tuple(Problem(*p) for p in problems) if problems else ()
-    dated = None
-    if fields is not None:
-        (id_, shown, title, digest, source, author, link, published, updated, declared,
-         topics) = fields  # fmt: skip
-        when = datetime.fromtimestamp(published, UTC)
-        changed = when if updated == published else datetime.fromtimestamp(updated, UTC)
-        dated = Article(
-            id=id_, path=shown, title=title, digest=digest, source=source, author=author,
-            link=link, published=when, updated=changed, declared_topics=declared, topics=topics,
-        )  # fmt: skip
-    return FileEntry(path, size, mtime_ns), found, dated
+    return _entry(entry), found, None if fields is None else _article(fields)
 
 
 class FastStart:
@@ -117,11 +106,14 @@ def _unpack_table(files: list[tuple], scan_problems: list[tuple]) -> FileTable: 
 @contextmanager
 def no_collection() -> Iterator[None]:
     """Hundreds of thousands of objects made at once, none of them garbage: skip the
-    collector's passes over them meanwhile."""
+    collector's passes over them meanwhile, and afterwards, as they live as long as the
+    process serves them (frozen, they are never walked again; dropped, they are freed as
+    ever, by their reference counts)."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was:
+            gc.freeze()
             gc.enable()
