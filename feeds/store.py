@@ -198,6 +198,57 @@ def is_damage(exc: BaseException) -> bool:
     )
 
 
+class SnapshotFile:
+    """The last snapshot's records beside the database, for a fast start: a pickle behind a
+    magic line and its SHA-256, written whole or not at all, and never trusted when damaged."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def save(self, state: object) -> None:
+        """Write the records whole or not at all, with a checksum."""
+        payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        partial = self.path.with_name(f".snapshot.{os.getpid()}.tmp")
+        try:
+            with open(partial, "wb") as out:
+                out.write(STATE_MAGIC + hashlib.sha256(payload).digest() + payload)
+            os.replace(partial, self.path)
+        except BaseException:
+            with suppress(OSError):
+                partial.unlink()
+            raise
+
+    def load(self) -> object | None:
+        """The records, if the file is whole; a damaged file is moved aside."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("snapshot %s cannot be read (%s): building anew", self.path, exc)
+            return None
+        head, digest = data[: len(STATE_MAGIC)], data[len(STATE_MAGIC) : len(STATE_MAGIC) + 32]
+        payload = data[len(STATE_MAGIC) + 32 :]
+        try:
+            if head != STATE_MAGIC or hashlib.sha256(payload).digest() != digest:
+                raise ValueError("not a whole snapshot file")
+            return pickle.loads(payload)  # noqa: S301  # written by this program, checksummed
+        except Exception as exc:
+            self.discard(exc)
+            return None
+
+    def discard(self, exc: BaseException | str) -> None:
+        """Move a snapshot file that cannot be used aside, with one warning."""
+        aside = self.path.with_name(f"{self.path.name}.damaged")
+        try:
+            os.replace(self.path, aside)
+            where = f"moved aside to {aside}"
+        except OSError:
+            where = "left in place"
+        log.warning("snapshot %s is damaged (%s): %s; building anew from the index",
+                    self.path, str(exc)[:200] or type(exc).__name__, where)  # fmt: skip
+
+
 class IndexStore:
     """The SQLite database; safe to share between threads and between processes.
 
@@ -212,6 +263,7 @@ class IndexStore:
         self.folder = folder
         self.verified = verify
         self.path = folder / "index.sqlite3"
+        self.snapshot_file = SnapshotFile(folder / "snapshot.pickle")
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
         self._writable = False
@@ -640,55 +692,6 @@ class IndexStore:
         with self._lock:
             self._pending_changes.update((f, at.timestamp()) for f, at in changes.items())
             self._flush()
-
-    # The last snapshot, for a fast start ----------------------------------------------
-
-    @property
-    def state_path(self) -> Path:
-        return self.path.with_name("snapshot.pickle")
-
-    def save_state(self, state: object) -> None:
-        """Keep the last snapshot's records, written whole or not at all, with a checksum."""
-        payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-        partial = self.state_path.with_name(f".snapshot.{os.getpid()}.tmp")
-        try:
-            with open(partial, "wb") as out:
-                out.write(STATE_MAGIC + hashlib.sha256(payload).digest() + payload)
-            os.replace(partial, self.state_path)
-        except BaseException:
-            with suppress(OSError):
-                partial.unlink()
-            raise
-
-    def load_state(self) -> object | None:
-        """The last snapshot's records, if the file is whole; a damaged file is moved aside."""
-        try:
-            data = self.state_path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            log.warning("snapshot %s cannot be read (%s): building anew", self.state_path, exc)
-            return None
-        head, digest = data[: len(STATE_MAGIC)], data[len(STATE_MAGIC) : len(STATE_MAGIC) + 32]
-        payload = data[len(STATE_MAGIC) + 32 :]
-        try:
-            if head != STATE_MAGIC or hashlib.sha256(payload).digest() != digest:
-                raise ValueError("not a whole snapshot file")
-            return pickle.loads(payload)  # noqa: S301  # written by this program, checksummed
-        except Exception as exc:
-            self.discard_state(exc)
-            return None
-
-    def discard_state(self, exc: BaseException | str) -> None:
-        """Move a snapshot file that cannot be used aside, with one warning."""
-        aside = self.state_path.with_name(f"{self.state_path.name}.damaged")
-        try:
-            os.replace(self.state_path, aside)
-            where = f"moved aside to {aside}"
-        except OSError:
-            where = "left in place"
-        log.warning("snapshot %s is damaged (%s): %s; building anew from the index",
-                    self.state_path, str(exc)[:200] or type(exc).__name__, where)  # fmt: skip
 
     def reopen(self) -> None:
         """A connection of this process's own, for a forked process: SQLite connections do

@@ -89,12 +89,12 @@ def test_the_fast_start_state_resumes_the_table_it_was_saved_from(store) -> None
 
 def test_a_damaged_state_file_is_set_aside(store) -> None:  # type: ignore[no-untyped-def]
     FastStart(store).save(FileTable(), (), "fingerprint", None)
-    data = store.state_path.read_bytes()
+    data = store.snapshot_file.path.read_bytes()
     assert data.startswith(STATE_MAGIC)
-    store.state_path.write_bytes(data[:-10])
+    store.snapshot_file.path.write_bytes(data[:-10])
     assert FastStart(store).load("fingerprint") is None
-    assert not store.state_path.exists()
-    assert store.state_path.with_name("snapshot.pickle.damaged").exists()
+    assert not store.snapshot_file.path.exists()
+    assert store.snapshot_file.path.with_name("snapshot.pickle.damaged").exists()
 
 
 def test_a_record_remade_from_its_field_values_equals_it() -> None:

@@ -58,31 +58,32 @@ class FastStart:
         problems = [(p.path, p.reason, p.severity) for p in table.scan_problems]
         state = (STATE_VERSION, self.store.generation, fingerprint, git_key, problems, files)
         try:
-            self.store.save_state(state)
+            self.store.snapshot_file.save(state)
         except OSError as exc:
             log.warning("could not keep the snapshot for a fast start: %s", exc)
 
     def load(self, fingerprint: str) -> tuple[FileTable, object] | None:
         """The table the last run kept, with the git key it was dated with; None when there
         is none, or it was made with another index, other topics or other code."""
-        state = self.store.load_state()
+        state = self.store.snapshot_file.load()
         if state is None:
             return None
         if not isinstance(state, tuple) or len(state) != 6 or state[0] != STATE_VERSION:
-            log.info("snapshot %s is from another version: building anew", self.store.state_path)
+            log.info("snapshot %s is from another version: building anew",
+                     self.store.snapshot_file.path)  # fmt: skip
             return None
         _, generation, kept_fingerprint, git_key, scan_problems, files = state
         if generation != self.store.generation:
             # The database is not the one the snapshot was made with (rebuilt, replaced).
             log.warning("snapshot %s does not match the index %s: building anew",
-                        self.store.state_path, self.store.path)  # fmt: skip
+                        self.store.snapshot_file.path, self.store.path)  # fmt: skip
             return None
         if kept_fingerprint != fingerprint:
             return None
         try:
             table = _unpack_table(files, scan_problems)
         except Exception as exc:  # a whole file of the wrong shape: it was not ours
-            self.store.discard_state(exc)
+            self.store.snapshot_file.discard(exc)
             return None
         return table, git_key
 
