@@ -219,11 +219,11 @@ def test_reused_entries_give_the_bytes_feedgen_writes_for_the_whole_document(  #
     modules = {"rss": rss, "atom": atom}
     alone = {}
     for n, (ext, feed) in enumerate(feeds):
-        monkeypatch.setattr(modules[ext], "ENTRIES", common.EntryCache())
+        monkeypatch.setattr(modules[ext], "ENTRIES", common.entry_cache())
         alone[n] = modules[ext].render(feed)
     assert any(feed.archive for _, feed in feeds) and len(feeds) > 20
     for ext in modules:
-        monkeypatch.setattr(modules[ext], "ENTRIES", common.EntryCache(size=64))
+        monkeypatch.setattr(modules[ext], "ENTRIES", common.entry_cache(128 << 10))
     order = list(range(len(feeds)))
     random.Random(5).shuffle(order)
     hits = 0

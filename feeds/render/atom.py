@@ -7,10 +7,10 @@ from functools import partial
 from feedgen.feed import FeedGenerator
 
 from ..models import Feed, Story
-from .common import EntryCache, add_entry, generator, item_summary, source_url, with_entries
+from .common import add_entry, entry_cache, generator, item_summary, source_url, with_entries
 from .format import Format
 
-ENTRIES = EntryCache()
+ENTRIES = entry_cache()
 
 
 def render(feed: Feed[Story]) -> bytes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from html import escape
 from typing import cast
@@ -19,6 +18,7 @@ import nh3
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
+from ..cache import ByteCache
 from ..models import Feed, Story
 from ..urls import article_urn
 from ..version import __version__
@@ -149,29 +149,12 @@ def add_entry(fg: FeedGenerator, feed: Feed[Story], article: Story) -> FeedEntry
 # Reusing entries: an article's entry is the same bytes in every document of a format that holds
 # it (all, its topics, their archive pages), so feedgen builds and writes it once. ---------------
 
-ENTRY_CACHE_SIZE = 2048  # entries per format and process: a few MB, the export's working set
+ENTRY_CACHE_BYTES = 8 << 20  # per format and process: the export's working set of entries
 
 
-class EntryCache:
-    """The serialised entries of recently rendered articles, per format; thread-safe."""
-
-    def __init__(self, size: int = ENTRY_CACHE_SIZE) -> None:
-        self.size = size
-        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> bytes | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: Hashable, entry: bytes) -> None:
-        with self._lock:
-            self._entries[key] = entry
-            if len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+def entry_cache(limit: int = ENTRY_CACHE_BYTES) -> ByteCache[Hashable, bytes]:
+    """The serialised entries of recently rendered articles, for one format."""
+    return ByteCache(limit)
 
 
 def entry_key(feed: Feed[Story], article: Story) -> Hashable:
@@ -185,7 +168,7 @@ def with_entries(
     fg: FeedGenerator,
     add: Callable[[FeedGenerator, Story], None],
     serialize: Callable[[FeedGenerator], bytes],
-    cache: EntryCache,
+    cache: ByteCache[Hashable, bytes],
     tags: tuple[bytes, bytes],
 ) -> bytes:
     """The document feedgen writes for ``feed``, its entries taken from ``cache`` where they
@@ -203,7 +186,7 @@ def with_entries(
     for n, entry in enumerate(entries):
         if entry is None:
             made_now = entries[n] = next(fresh)
-            cache.put(keys[n], made_now)
+            cache.put(keys[n], made_now, len(made_now))
     return head + b"".join(cast(list[bytes], entries)) + tail
 
 

@@ -10,8 +10,8 @@ from feedgen.feed import FeedGenerator
 
 from ..models import Feed, Story
 from .common import (
-    EntryCache,
     add_entry,
+    entry_cache,
     generator,
     item_summary,
     render_lock,
@@ -20,7 +20,7 @@ from .common import (
 )
 from .format import Format
 
-ENTRIES = EntryCache()
+ENTRIES = entry_cache()
 
 
 def render(feed: Feed[Story]) -> bytes:
