@@ -100,6 +100,8 @@ bench: $(VENV)/.installed-test bench-tools
 	$(BIN)/python bench/index.py
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/cache.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/restart.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
