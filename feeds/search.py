@@ -8,6 +8,7 @@ written to the full-text index (SQLite FTS5) already split and lowered by
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -16,6 +17,9 @@ from .models import Readable
 from .topics import WORD as _WORD  # words are what topics match on, one pattern
 
 MAX_QUERY_CHARS = 200
+# What lies between words: replaced by one space, it gives what joining the words by one
+# space gives, at a third of the cost (no list of words is made).
+_BETWEEN_WORDS = re.compile(r"[\W_]+")  # every character _WORD (``[^\W_]+``) leaves out
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +48,7 @@ def parse_query(query: str) -> Query:
 
 def words(parts: Iterable[str]) -> str:
     """The words of some text, lowered and joined by single spaces: what the index holds."""
-    return " ".join(_WORD.findall(" ".join(parts).lower()))
+    return _BETWEEN_WORDS.sub(" ", " ".join(parts).lower()).strip(" ")
 
 
 def matches(article: Readable, query: str) -> bool:

@@ -168,6 +168,17 @@ def _row(record: FileRecord, text: tuple[str, ...] | None) -> tuple:  # type: ig
     )  # fmt: skip
 
 
+Stored = tuple[tuple, str | None]  # type: ignore[type-arg]  # a file's row, and its words
+
+
+def stored(record: FileRecord, text: tuple[str, ...] | None) -> Stored:
+    """A file's row in the index and the words search finds it by: made where the file is
+    read (a process of the pool, for many), so that storing it is only writing."""
+    row = _row(record, text)
+    found = words((row[6] or "", *text)) if text else None
+    return row, found
+
+
 def _text(title: str | None, text: str | None) -> tuple[str, ...] | None:
     """The paragraphs of a stored text; None when there are none or they do not decode."""
     try:
@@ -273,6 +284,7 @@ class IndexStore:
         self.refilling = False  # healed, not yet filled again: its word index lacks articles
         self._next_try = 0.0
         self._pending_files: dict[bytes, tuple | None] = {}  # type: ignore[type-arg]  # None: forgotten
+        self._pending_words: dict[bytes, str | None] = {}  # of the pending files, for search
         self._pending_shown: dict[str, bytes] = {}
         self._pending_seen: dict[str, tuple[str, float, str, float]] = {}
         self._pending_gone: dict[str, tuple[str, float, str, float]] = {}
@@ -422,6 +434,7 @@ class IndexStore:
             salvaged = self._salvage()
             self._move_aside(DamagedIndex(reason))
             self._pending_files.clear()
+            self._pending_words.clear()
             self._pending_shown.clear()
             self._pending_seen.update(salvaged)
             self._pending_seen.update(
@@ -496,7 +509,8 @@ class IndexStore:
                 self._damage(exc)
             self._cannot_write(exc)
             return
-        for pending in (self._pending_files, self._pending_shown, self._pending_seen,
+        for pending in (self._pending_files, self._pending_words, self._pending_shown,
+                        self._pending_seen,
                         self._pending_gone, self._pending_changes,
                         self._pending_from_file):  # fmt: skip
             pending.clear()
@@ -505,39 +519,41 @@ class IndexStore:
             self.unwritable = None
 
     def _write_files(self, db: sqlite3.Connection) -> None:
+        """Replace the rows of the pending files, and their words, a statement for many."""
         keys = list(self._pending_files)
-        old: dict[bytes, tuple[int, str | None, str | None]] = {}
+        old: list[tuple[bytes, int, str | None]] = []  # path, rowid, the words it was given
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for key, rowid, title, text in db.execute(
-                f"SELECT path, rowid, title, text FROM files WHERE path IN ({marks})", chunk
-            ):
-                old[bytes(key)] = (rowid, title, text)
-        for key in keys:
-            if key in old:
-                rowid, title, text = old[key]
-                body = _words(title, text)
-                if body is not None:  # a contentless index deletes by the words it was given
-                    db.execute(
-                        "INSERT INTO words (words, rowid, body) VALUES ('delete', ?, ?)",
-                        (rowid, body),
-                    )
-                db.execute("DELETE FROM files WHERE path = ?", (key,))
-            row = self._pending_files[key]
-            if row is None:
-                continue
-            rowid = db.execute(f"INSERT INTO files VALUES ({', '.join('?' * 17)})", row).lastrowid
-            body = _words(row[6], row[16])
-            if body is not None:
-                db.execute("INSERT INTO words (rowid, body) VALUES (?, ?)", (rowid, body))
+            old += ((bytes(key), rowid, _words(title, text)) for key, rowid, title, text in
+                    db.execute(f"SELECT path, rowid, title, text FROM files WHERE path IN ({marks})",
+                               chunk))  # fmt: skip
+        # A contentless index deletes by the words it was given.
+        db.executemany("INSERT INTO words (words, rowid, body) VALUES ('delete', ?, ?)",
+                       [(rowid, body) for _, rowid, body in old if body is not None])  # fmt: skip
+        db.executemany("DELETE FROM files WHERE path = ?", [(key,) for key, _, _ in old])
+        rows = [row for row in self._pending_files.values() if row is not None]
+        db.executemany(f"INSERT INTO files VALUES ({', '.join('?' * 17)})", rows)
+        found = [(body, row[0]) for row in rows if (body := self._words_of(row)) is not None]
+        db.executemany(
+            "INSERT INTO words (rowid, body) SELECT rowid, ? FROM files WHERE path = ?", found
+        )
+
+    def _words_of(self, row: tuple) -> str | None:  # type: ignore[type-arg]
+        """The words of a pending file, made when it was read, if it was."""
+        key = row[0]
+        return self._pending_words[key] if key in self._pending_words else _words(row[6], row[16])
 
     def save(self, records: Iterable[tuple[FileRecord, tuple[str, ...] | None]]) -> None:
         """Store files as parsed and tagged, each with its text (summary and body) apart."""
+        self.save_stored((record, stored(record, text)) for record, text in records)
+
+    def save_stored(self, records: Iterable[tuple[FileRecord, Stored]]) -> None:
+        """Store files whose rows were made by :func:`stored`."""
         with self._lock:
-            for record, text in records:
-                row = _row(record, text)  # in the table's column order
+            for _, (row, found) in records:
                 self._pending_files[row[0]] = row
+                self._pending_words[row[0]] = found
                 self._pending_shown[row[1]] = row[0]
             self._flush()
 
@@ -545,6 +561,7 @@ class IndexStore:
         with self._lock:
             for path in paths:
                 self._pending_files[_key(path)] = None
+                self._pending_words.pop(_key(path), None)
                 self._pending_shown.pop(display_path(path), None)
             self._flush()
 
@@ -601,7 +618,7 @@ class IndexStore:
             found = {shown for (shown,) in rows if shown not in self._pending_shown}
             for key, row in self._pending_files.items():
                 if row is not None and self._pending_shown.get(row[1]) == key:
-                    body = _words(row[6], row[16]) or ""
+                    body = self._words_of(row) or ""
                     if _contains(f" {body} ", query):
                         found.add(row[1])
             forgotten = {k for k, r in self._pending_files.items() if r is None}

@@ -309,7 +309,7 @@ class LiveIndex:
         assert taxonomy is not None and matcher is not None
         records: list[FileRecord] = []
         for results in self.readers.read(entries, taxonomy, matcher, self.topics.fingerprint):
-            self.store.save(results)
+            self.store.save_stored(results)
             records += (record for record, _ in results)
         return records
 

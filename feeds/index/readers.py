@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import collection
 from ..collection import FileEntry
 from ..models import Problem
-from ..store import FileRecord
+from ..store import FileRecord, Stored, stored
 from ..taxonomy import Taxonomy
 from ..topics import Matcher
 
@@ -24,18 +24,21 @@ log = logging.getLogger(__name__)
 PARALLEL_FROM = 2000  # files; below this a process pool costs more than it saves
 CHUNK = 500  # files parsed, tagged and stored at a time
 
-Read = tuple[FileRecord, tuple[str, ...] | None]  # a file's record, and its text apart
+Read = tuple[FileRecord, Stored]  # a file's record, and its row in the index
 
 
 def read_and_tag(
     root: Path, entries: Iterable[FileEntry], matcher: Matcher, fingerprint: str
 ) -> list[Read]:
-    """Parse and tag files: records without texts, each with its text apart."""
+    """Parse and tag files: records without texts, each with the row that stores it (its
+    text, and the words search finds it by, made here rather than by the process that
+    stores them)."""
     done: list[Read] = []
     for entry in entries:
         article, problems = collection.read_article(root, entry)
         if article is None:
-            done.append((FileRecord(entry, None, tuple(problems)), None))
+            record = FileRecord(entry, None, tuple(problems))
+            done.append((record, stored(record, None)))
             continue
         unknown = [s for s in article.declared_topics if s not in matcher.taxonomy]
         if unknown:
@@ -43,7 +46,7 @@ def read_and_tag(
             problems.append(Problem(article.path, reason, "warning"))
         tagged = article.indexed(matcher.topics_of(article))
         record = FileRecord(entry, tagged, tuple(problems), fingerprint)
-        done.append((record, (article.summary, *article.body)))
+        done.append((record, stored(record, (article.summary, *article.body))))
     return done
 
 
