@@ -63,7 +63,8 @@ from .web import (
     render_topics_json,
 )
 
-RECORD_VERSION = 2
+RECORD_VERSION = 3
+EVERYTHING = "*"  # the owner of the documents that depend on everything
 CHUNK = 32  # documents a process renders at a time: a few of a topic's archive pages, say
 
 
@@ -85,6 +86,15 @@ class Document:
     def file(self) -> str:
         return file_for(self.url)
 
+    @functools.cached_property
+    def owner(self) -> str:
+        """What the record files the document's files under: ``*`` for what depends on
+        everything, else what it depends on (one topic, or one article's mark)."""
+        return EVERYTHING if self.depends_on is None else " ".join(sorted(self.depends_on))
+
+    def touched_by(self, touched: set[str]) -> bool:
+        return self.depends_on is None or not self.depends_on.isdisjoint(touched)
+
 
 def file_for(url: str) -> str:
     """The file a URL is written to: pages get ``.html`` (serve with ``try_files $uri.html``)."""
@@ -94,23 +104,30 @@ def file_for(url: str) -> str:
     return name if "." in name.rsplit("/", 1)[-1] else name + ".html"
 
 
-def site_documents(snap: Snapshot) -> list[Document]:
+def site_documents(snap: Snapshot, touched: set[str] | None = None) -> list[Document]:
     """Every page and feed of a snapshot (searches, ``?limit=`` variants and combinations
-    aside); topics without articles have none, as `feeds serve` answers them 404."""
-    topics = [slug for slug in snap.taxonomy.topics if snap.by_topic[slug]]
+    aside); topics without articles have none, as `feeds serve` answers them 404. With
+    ``touched`` (topic slugs and ``@<id>`` marks), only the documents that depend on them."""
+    topics = [slug for slug in snap.taxonomy.topics if snap.by_topic[slug]
+              and (touched is None or slug in touched)]  # fmt: skip
     docs = [
         Document("/", partial(_listing, snap, Selection()), None),
         Document("/topics.json", partial(render_topics_json, snap), None),
         Document("/feeds.opml", partial(render_opml, snap, "rss", None, False), None),
-        Document("/style.css", partial(render_stylesheet, snap), frozenset()),
     ]
-    docs += [Document(path, partial(render_image, snap, path), frozenset(), False)
-             for path in IMAGE_PATHS]  # fmt: skip
+    if touched is None:  # what depends on nothing is written once, then kept
+        docs.append(Document("/style.css", partial(render_stylesheet, snap), frozenset()))
+        docs += [Document(path, partial(render_image, snap, path), frozenset(), False)
+                 for path in IMAGE_PATHS]  # fmt: skip
     for slug in topics:
         selection = Selection(all_of=(slug,))
         docs.append(Document(topic_path(slug), partial(_listing, snap, selection),
                              frozenset((slug,))))  # fmt: skip
-    for a in snap.articles:
+    articles = snap.articles if touched is None else [
+        snap.by_id[mark[1:]] for mark in sorted(touched)
+        if mark.startswith("@") and mark[1:] in snap.by_id
+    ]  # fmt: skip
+    for a in articles:
         maker = partial(_article, snap, a.id)
         docs.append(Document(article_path(a.id), maker, frozenset(("@" + a.id,)), False))
     text_of = functools.lru_cache(maxsize=4 * snap.config.feed_items)(partial(full, snap))
@@ -228,7 +245,15 @@ class Record:
     settings: str
     articles: dict[str, str]
     archives: dict[str, str]  # "<selection>/<page>" -> fingerprint
-    files: list[str]  # every file of the output, sorted
+    # Every file of the output, by the owner of its document (:attr:`Document.owner`): a
+    # rebuild lists the documents of what changed, and keeps the files of every other owner.
+    files: dict[str, list[str]]
+
+    def all_files(self) -> list[str]:
+        return [name for names in self.files.values() for name in names]
+
+    def count(self) -> int:
+        return sum(map(len, self.files.values()))
 
     @classmethod
     def load(cls, path: Path, out: Path) -> Record | None:
@@ -240,7 +265,9 @@ class Record:
             stat = out.stat()
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if data.get("version") != RECORD_VERSION or record.folder != (stat.st_dev, stat.st_ino):
+        if data.get("version") != RECORD_VERSION or not isinstance(record.files, dict):
+            return None
+        if record.folder != (stat.st_dev, stat.st_ino):
             return None  # a build that stopped between its swap and its record, say
         return record
 
@@ -258,12 +285,20 @@ class Plan:
     render: list[Document]  # to render; every other document's files are kept
     record: Record
     changed: bool = True  # False: nothing to do at all
+    touched: set[str] | None = None  # what changed; None: everything may have
+
+
+def _owned(touched: set[str] | None, owner: str) -> bool:
+    """Whether a rebuild that touched these lists the documents of this owner again."""
+    if touched is None or owner == EVERYTHING:
+        return True
+    return bool(owner) and not touched.isdisjoint(owner.split(" "))
 
 
 def plan(snap: Snapshot, previous: Record | None) -> Plan:
     """The documents of the snapshot, and those among them that may have changed."""
     articles = article_fingerprints(snap)
-    record = Record((0, 0), settings_fingerprint(snap), articles, {}, [])
+    record = Record((0, 0), settings_fingerprint(snap), articles, {}, {})
     if previous is None or previous.settings != record.settings:
         docs = site_documents(snap)
         pages = dict.fromkeys(d.archive for d in docs if d.archive)  # each once, not per format
@@ -273,8 +308,18 @@ def plan(snap: Snapshot, previous: Record | None) -> Plan:
     if not touched:  # nothing to do: not even a list of the documents
         record.archives, record.files = previous.archives, previous.files
         return Plan([], [], record, changed=False)
-    docs = site_documents(snap)
-    return Plan(docs, _affected(snap, docs, touched, previous, record), record)
+    docs = site_documents(snap, touched)  # those of what changed: the others' files stay
+    record.archives = {key: value for key, value in previous.archives.items()
+                       if not _owned(touched, _archive_owner(key))}  # fmt: skip
+    record.files = {owner: names for owner, names in previous.files.items()
+                    if not _owned(touched, owner)}  # fmt: skip
+    return Plan(docs, _affected(snap, docs, touched, previous, record), record, touched=touched)
+
+
+def _archive_owner(key: str) -> str:
+    """The owner of the archive page ``<selection>/<page>``."""
+    selection = key.rsplit("/", 1)[0]
+    return EVERYTHING if selection == selection_key(Selection()) else selection
 
 
 def _affected(
@@ -285,7 +330,7 @@ def _affected(
     render: list[Document] = []
     fingerprints: dict[str, str] = {}
     for doc in docs:
-        affected = doc.depends_on is None or not doc.depends_on.isdisjoint(touched)
+        affected = doc.touched_by(touched)
         if doc.archive:
             if affected and doc.archive not in fingerprints:
                 fingerprints[doc.archive] = archive_fingerprint(snap, doc.archive, record.articles)
@@ -380,7 +425,7 @@ def export(app: Any, out: Path, jobs: int = 1, progress: bool = False) -> Summar
     previous = Record.load(paths.record, paths.out) if paths.out.is_dir() else None
     work = plan(snap, previous)
     if not work.changed and previous is not None:
-        return Summary(kept=len(previous.files), seconds=time.monotonic() - began)
+        return Summary(kept=previous.count(), seconds=time.monotonic() - began)
     try:
         summary = _build(app, work, paths, jobs, progress, previous)
     except OSError as exc:
@@ -420,14 +465,14 @@ def _build(
     paths.out.parent.mkdir(parents=True, exist_ok=True)
     last = paths.out if paths.out.is_dir() else None
     # Without a record to trust, the folder holds what it holds.
-    before = previous.files if previous is not None else _files_in(last)
+    before = previous.all_files() if previous is not None else _files_in(last)
     staging = paths.staging()
     committed = False
     try:
         writer = _Writer(staging, last)
         processes = _write_site(app, work, writer, jobs, progress, set(before))
-        work.record.files = sorted(writer.present | writer.kept)
-        removes = sorted(set(before) - set(work.record.files))
+        _file_by_owner(work, writer.present | writer.kept)
+        removes = sorted(set(before).difference(*work.record.files.values()))
         if last is None:
             _swap_in(staging, paths, work.record)
             committed = True
@@ -446,9 +491,20 @@ def _build(
             shutil.rmtree(staging, ignore_errors=True)
             paths.pending.unlink(missing_ok=True)
         raise
-    kept = len(work.record.files) - len(writer.written)
+    kept = work.record.count() - len(writer.written)
     return Summary(writer.written, writer.changed, kept, len(removes), writer.bytes, 0,
                    processes)  # fmt: skip
+
+
+def _file_by_owner(work: Plan, files: set[str]) -> None:
+    """Add the files of the plan's documents to its record, each under its owner."""
+    owners = {}
+    for doc in work.documents:
+        owners[doc.file] = owners[doc.file + ".gz"] = doc.owner
+    grouped: dict[str, list[str]] = {}
+    for name in sorted(files):
+        grouped.setdefault(owners[name], []).append(name)
+    work.record.files.update(grouped)
 
 
 def _swap_in(staging: Path, paths: _Paths, record: Record) -> None:
