@@ -278,3 +278,24 @@ def damage_a_page_serving_never_reads(database: Path) -> None:
         (root,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'seen'").fetchone()
         (page_size,) = db.execute("PRAGMA page_size").fetchone()
     junk(database, (root - 1) * page_size, page_size)
+
+
+def test_a_build_resuming_on_a_damaged_database_rebuilds_it(runner, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`feeds build` resumes the kept snapshot and checks the database beside its comparison
+    with the collection: damage on a page the build never reads is still found, the database
+    set aside and rebuilt, and the export is whole."""
+    build_once(settings)
+    database = index_file(settings)
+    damage_a_page_serving_never_reads(database)
+    out = tmp_path / "site"
+    args = ["--collection", str(settings["collection"]), "--index", str(settings["index"])]
+    result = runner.invoke(main, ["build", *args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert list(database.parent.glob("index.sqlite3.damaged-*")), "built on a damaged index"
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA quick_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM files WHERE text IS NOT NULL").fetchone() == (
+            ARTICLES,
+        )
+    db.close()
+    assert len(list((out / "articles").glob("*.html"))) == ARTICLES

@@ -150,8 +150,18 @@ class LiveIndex:
 
     def catch_up(self) -> None:
         """Compare a resumed snapshot with the collection now, as the watcher does first; for
-        a one-off command such as ``feeds build``, which starts no watcher."""
-        if self.reconciling and (not self._verify() or self.refresh()):
+        a one-off command such as ``feeds build``, which starts no watcher. The pages of the
+        database are checked meanwhile, as :meth:`reconcile` does; a damaged one is rebuilt
+        from the collection, the comparison's work with it."""
+        if not self.reconciling:
+            return
+        checking = threading.Thread(target=self.store.verify, name="feeds-verify", daemon=True)
+        checking.start()
+        try:
+            changed = self.refresh()
+        finally:
+            checking.join()
+        if not self._verify() or changed:
             self.reconciling = False  # the state kept for the next start has changed: save it
 
     def reconcile(self) -> None:
