@@ -88,8 +88,11 @@ class Document:
 
     @functools.cached_property
     def owner(self) -> str:
-        """What the record files the document's files under: ``*`` for what depends on
-        everything, else what it depends on (one topic, or one article's mark)."""
+        """What the record files the document's files under: an archive page's own key,
+        ``*`` for what depends on everything, else what it depends on (one topic, or one
+        article's mark)."""
+        if self.archive:
+            return self.archive
         return EVERYTHING if self.depends_on is None else " ".join(sorted(self.depends_on))
 
     def touched_by(self, touched: set[str]) -> bool:
@@ -104,10 +107,13 @@ def file_for(url: str) -> str:
     return name if "." in name.rsplit("/", 1)[-1] else name + ".html"
 
 
-def site_documents(snap: Snapshot, touched: set[str] | None = None) -> list[Document]:
+def site_documents(
+    snap: Snapshot, touched: set[str] | None = None, unchanged: Callable[[str], bool] | None = None
+) -> list[Document]:
     """Every page and feed of a snapshot (searches, ``?limit=`` variants and combinations
     aside); topics without articles have none, as `feeds serve` answers them 404. With
-    ``touched`` (topic slugs and ``@<id>`` marks), only the documents that depend on them."""
+    ``touched`` (topic slugs and ``@<id>`` marks), only the documents that depend on them,
+    and of their archive pages only those ``unchanged`` (given a page's key) says are not."""
     topics = [slug for slug in snap.taxonomy.topics if snap.by_topic[slug]
               and (touched is None or slug in touched)]  # fmt: skip
     docs = [
@@ -138,7 +144,9 @@ def site_documents(snap: Snapshot, touched: set[str] | None = None) -> list[Docu
         slots = snap.slots(selection)
         pages += [(_newest(archive_items(slots, n)), len(pages),
                    feed_documents(snap, selection, n, text_of))
-                  for n in range(1, archive_pages(len(slots)) + 1)]  # fmt: skip
+                  for n in range(1, archive_pages(len(slots)) + 1)
+                  if unchanged is None or not unchanged(f"{selection_key(selection)}/{n}")
+                  ]  # fmt: skip
     # Archive pages by time, whatever their topic: the pages that hold an article follow each
     # other, and its entries, written once, are at hand for them all (render.common).
     for _, _, group in sorted(pages, key=lambda page: page[:2]):
@@ -302,45 +310,44 @@ def plan(snap: Snapshot, previous: Record | None) -> Plan:
     record = Record((0, 0), settings_fingerprint(snap), articles, {}, {})
     if previous is None or previous.settings != record.settings:
         docs = site_documents(snap)
-        pages = dict.fromkeys(d.archive for d in docs if d.archive)  # each once, not per format
-        record.archives = {page: archive_fingerprint(snap, page, articles) for page in pages}
+        keys = dict.fromkeys(d.archive for d in docs if d.archive)  # each once, not per format
+        record.archives = {key: archive_fingerprint(snap, key, articles) for key in keys}
         return Plan(docs, docs, record)
     touched = _touched(previous.articles, articles)
     if not touched:  # nothing to do: not even a list of the documents
         record.archives, record.files = previous.archives, previous.files
         return Plan([], [], record, changed=False)
-    docs = site_documents(snap, touched)  # those of what changed: the others' files stay
+    # The archive pages of the selections touched, each fingerprinted: listed only if that
+    # changed (or the page is new). Those of other selections stay as they are.
+    pages: dict[str, str] = {}
+
+    def unchanged(key: str) -> bool:
+        pages[key] = new = archive_fingerprint(snap, key, articles)
+        return previous.archives.get(key) == new
+
+    docs = site_documents(snap, touched, unchanged)  # what changed: the others' files stay
+    listed = {doc.archive for doc in docs if doc.archive}
     record.archives = {key: value for key, value in previous.archives.items()
-                       if not _owned(touched, _archive_owner(key))}  # fmt: skip
+                       if not _owned(touched, _selection_owner(key))} | pages  # fmt: skip
     record.files = {owner: names for owner, names in previous.files.items()
-                    if not _owned(touched, owner)}  # fmt: skip
-    return Plan(docs, _affected(snap, docs, touched, previous, record), record, touched=touched)
+                    if _kept(touched, owner, pages, listed)}  # fmt: skip
+    return Plan(docs, docs, record, touched=touched)
 
 
-def _archive_owner(key: str) -> str:
-    """The owner of the archive page ``<selection>/<page>``."""
+def _selection_owner(key: str) -> str:
+    """The owner of the documents of the selection of the archive page ``<selection>/<page>``."""
     selection = key.rsplit("/", 1)[0]
     return EVERYTHING if selection == selection_key(Selection()) else selection
 
 
-def _affected(
-    snap: Snapshot, docs: list[Document], touched: set[str], previous: Record, record: Record
-) -> list[Document]:
-    """The documents that depend on what was touched; archive pages only if their items or
-    links moved. Fills in the record's archive fingerprints."""
-    render: list[Document] = []
-    fingerprints: dict[str, str] = {}
-    for doc in docs:
-        affected = doc.touched_by(touched)
-        if doc.archive:
-            if affected and doc.archive not in fingerprints:
-                fingerprints[doc.archive] = archive_fingerprint(snap, doc.archive, record.articles)
-            new = fingerprints.get(doc.archive, previous.archives.get(doc.archive))
-            record.archives[doc.archive] = new or ""
-            affected = new is None or new != previous.archives.get(doc.archive)
-        if affected:
-            render.append(doc)
-    return render
+def _kept(touched: set[str], owner: str, pages: dict[str, str], listed: set[str]) -> bool:
+    """Whether a rebuild keeps an owner's files as the last build left them: those of what
+    it did not touch, and of the archive pages still there that it did not list."""
+    if "/" in owner:  # an archive page
+        if not _owned(touched, _selection_owner(owner)):
+            return True
+        return owner in pages and owner not in listed
+    return not _owned(touched, owner)
 
 
 def _touched(before: dict[str, str], after: dict[str, str]) -> set[str]:

@@ -75,6 +75,12 @@ def remove(collection: Path) -> None:
     next(collection.glob("korea/005_*.txt")).unlink()
 
 
+def shrink(collection: Path) -> None:
+    """Most Korea articles go: archive pages and topics lose articles, some all of theirs."""
+    for path in sorted(collection.glob("korea/0[0-3]*_*.txt")):
+        path.unlink()
+
+
 def retag(collection: Path) -> None:
     (collection / "topics.toml").write_text(
         '[topics.talks]\nname = "Talks"\nkind = "subject"\nterms = ["talks"]\n'
@@ -84,7 +90,7 @@ def retag(collection: Path) -> None:
 
 CHANGES: dict[str, Callable[[Path], None]] = {
     "addition": add, "page": new_page, "edit": edit, "removal": remove,
-    "taxonomy": retag,
+    "shrink": shrink, "taxonomy": retag,
 }  # fmt: skip
 
 

@@ -14,6 +14,8 @@ Requests in flight finish on the snapshot they started with.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -80,6 +82,7 @@ class LiveIndex:
         self._stale: set[str] = set()  # files whose text the index lost: to read again
         self.last_error: str | None = None
         self.checked_at = time.time()  # the last time the snapshot was known to be current
+        self._saver: tuple[int, Snapshot] | None = None  # a process keeping the state apart
         # Told of each snapshot that replaces another (the old one, then the new), after the
         # swap; it must return at once (feeds.push does its work in the background).
         self.on_change: Callable[[Snapshot, Snapshot], None] | None = None
@@ -163,6 +166,35 @@ class LiveIndex:
             checking.join()
         if not self._verify() or changed:
             self.reconciling = False  # the state kept for the next start has changed: save it
+            self._save_state_apart()
+
+    def _save_state_apart(self) -> None:
+        """Keep the state for the next start from a forked process, on another core, while
+        this one goes on (a build renders meanwhile); :meth:`close` waits for it. Only for
+        an index that holds all the snapshot describes, and where forking is safe."""
+        if self.store.pending or threading.active_count() > 1:
+            return  # close() keeps it, once the index holds it all
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return
+        saving = self.snapshot
+        pid = os.fork()
+        if pid == 0:  # the forked process, which never returns
+            code = 1
+            try:
+                self._save_state()
+                code = 0
+            finally:
+                os._exit(code)
+        self._saver = (pid, saving)
+
+    def _saved_apart(self) -> bool:
+        """Wait for the state kept by a forked process; whether it kept the current one."""
+        if self._saver is None:
+            return False
+        pid, saving = self._saver
+        self._saver = None
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status) == 0 and saving is self.snapshot
 
     def reconcile(self) -> None:
         """Compare a resumed snapshot with the collection and apply what changed meanwhile.
@@ -380,7 +412,8 @@ class LiveIndex:
     def close(self) -> None:
         self.watcher.stop()
         with self._lock:
+            kept = self._saved_apart()
             # A snapshot is kept only for an index that holds all it describes.
-            if self.store.retry(now=True) and not self.reconciling:
+            if self.store.retry(now=True) and not self.reconciling and not kept:
                 self._save_state()
             self.store.close()
