@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # without times unpack to 1980 (zip) or 1970, and no collection of these files is older.
 EARLIEST_FILE_TIME = datetime(1990, 1, 1, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
+LOOKED_UP_ALONE = 1000  # articles a one-off command dates by looking their dates up alone
 
 
 def distinct_seconds(
@@ -148,6 +149,10 @@ class Dater:
         self.git = GitHistory(root) if use_git else None
         self.store = store
         self._loaded: dict[str, Seen] | None = None
+        # A one-off command (``feeds build``) dating a few articles looks their dates up
+        # alone, rather than load every id's; a server loads them all, to outlive damage.
+        self.lazy = False
+        self._some: dict[str, Seen] = {}
         self._used_seconds: set[int] | None = None
         self._from_file_ids: set[str] | None = None
         self.origins: dict[str, str] = {}  # id -> where its published date came from
@@ -177,7 +182,8 @@ class Dater:
             return []
         now = now or datetime.now(UTC).replace(microsecond=0)
         history, dirty = self.git.lookup() if self.git else ({}, frozenset())
-        fresh = [a for a in articles if (s := self._seen.get(a.id)) is None or s.digest != a.digest]
+        seen = self._seen_of([a.id for a in articles])
+        fresh = [a for a in articles if (s := seen.get(a.id)) is None or s.digest != a.digest]
         if fresh:
             moments = self._moments(fresh, now, mtimes or {})
             placed = distinct_seconds(
@@ -186,13 +192,21 @@ class Dater:
                 [a.published for a in fresh if a.published],
                 self._used,
             )
-            new = {a.id for a in fresh if a.id not in self._seen}
-            self._seen.update(self.store.record_seen(fresh, now, placed))
+            new = {a.id for a in fresh if a.id not in seen}
+            seen.update(self.store.record_seen(fresh, now, placed))
             dated_by_file = {i for i in new if moments[i] is not None}
             if dated_by_file:
                 self.store.record_from_file(dated_by_file)
                 self._from_file.update(dated_by_file)
-        return [self._dated(a, history.get(a.path), a.path in dirty, now) for a in articles]
+        return [self._dated(a, seen.get(a.id), history.get(a.path), a.path in dirty, now)
+                for a in articles]  # fmt: skip
+
+    def _seen_of(self, ids: list[str]) -> dict[str, Seen]:
+        """First-seen dates that hold those of these ids (and are kept current with them)."""
+        if self._loaded is not None or not self.lazy or len(ids) > LOOKED_UP_ALONE:
+            return self._seen
+        self._some.update(self.store.seen_of([i for i in ids if i not in self._some]))
+        return self._some
 
     @staticmethod
     def _moments(
@@ -211,6 +225,8 @@ class Dater:
     @property
     def _used(self) -> set[int]:
         """Seconds that first-seen dates hold, kept current as dates are recorded."""
+        if self._used_seconds is None and self._loaded is None and self.lazy:
+            self._used_seconds = self.store.seen_seconds()
         if self._used_seconds is None:
             self._used_seconds = {
                 int(moment.timestamp())
@@ -220,9 +236,13 @@ class Dater:
         return self._used_seconds
 
     def _dated(
-        self, article: Indexed, known: FileHistory | None, dirty: bool, now: datetime
+        self,
+        article: Indexed,
+        seen: Seen | None,
+        known: FileHistory | None,
+        dirty: bool,
+        now: datetime,
     ) -> Article:
-        seen = self._seen.get(article.id)
         first_seen, changed_at = (seen.first_seen, seen.changed_at) if seen else (now, now)
         last_change: datetime | None
         if known is None:

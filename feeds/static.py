@@ -353,12 +353,13 @@ def _kept(touched: set[str], owner: str, pages: dict[str, str], listed: set[str]
 def _touched(before: dict[str, str], after: dict[str, str]) -> set[str]:
     """The topics (before and after) and ``@<id>`` marks of the articles added, removed or
     changed since the last build."""
-    touched = set()
-    for i in before.keys() | after.keys():
-        old, new = before.get(i, ""), after.get(i, "")
-        if old != new:
-            touched.add("@" + i)
-            touched.update(old.split()[1:], new.split()[1:])
+    touched: set[str] = set()
+    if before == after:  # compared in C: the usual rebuild with nothing to do
+        return touched
+    changed = [i for i, new in after.items() if before.get(i) != new]
+    for i in [*changed, *(before.keys() - after.keys())]:
+        touched.add("@" + i)
+        touched.update(before.get(i, "").split()[1:], after.get(i, "").split()[1:])
     return touched
 
 

@@ -525,18 +525,19 @@ class IndexStore:
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            old += ((bytes(key), rowid, _words(title, text)) for key, rowid, title, text in
-                    db.execute(f"SELECT path, rowid, title, text FROM files WHERE path IN ({marks})",
-                               chunk))  # fmt: skip
+            held = db.execute(
+                f"SELECT path, rowid, title, text FROM files WHERE path IN ({marks})", chunk
+            )
+            old += ((bytes(key), rowid, _words(title, text)) for key, rowid, title, text in held)
         # A contentless index deletes by the words it was given.
         db.executemany("INSERT INTO words (words, rowid, body) VALUES ('delete', ?, ?)",
                        [(rowid, body) for _, rowid, body in old if body is not None])  # fmt: skip
         db.executemany("DELETE FROM files WHERE path = ?", [(key,) for key, _, _ in old])
         rows = [row for row in self._pending_files.values() if row is not None]
         db.executemany(f"INSERT INTO files VALUES ({', '.join('?' * 17)})", rows)
-        found = [(body, row[0]) for row in rows if (body := self._words_of(row)) is not None]
+        texts = [(body, row[0]) for row in rows if (body := self._words_of(row)) is not None]
         db.executemany(
-            "INSERT INTO words (rowid, body) SELECT rowid, ? FROM files WHERE path = ?", found
+            "INSERT INTO words (rowid, body) SELECT rowid, ? FROM files WHERE path = ?", texts
         )
 
     def _words_of(self, row: tuple) -> str | None:  # type: ignore[type-arg]
@@ -638,6 +639,21 @@ class IndexStore:
         return {
             key: Seen(_when(first), digest, _when(at)) for key, first, digest, at in rows.values()
         }
+
+    def seen_of(self, ids: list[str]) -> dict[str, Seen]:
+        """When these ids were first seen, of those the index has seen."""
+        with self._lock:
+            rows = self._seen_rows(ids)
+        return {
+            key: Seen(_when(first), digest, _when(at)) for key, first, digest, at in rows.values()
+        }
+
+    def seen_seconds(self) -> set[int]:
+        """The whole seconds first-seen dates hold: of every id's first sighting and change."""
+        with self._lock:
+            rows = self._read("SELECT first_seen, changed_at FROM seen")
+            rows += [(first, at) for _, first, _, at in self._pending_seen.values()]
+        return {int(moment) for row in rows for moment in row}
 
     def record_seen(
         self, articles: list[Indexed], now: datetime, moments: Mapping[str, datetime] = {}

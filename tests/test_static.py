@@ -346,3 +346,30 @@ def test_a_rebuild_stages_only_the_files_that_change(
     staged = [p for s in tmp_path.glob(".site.*") for p in s.rglob("*") if p.is_file()]
     journal = json.loads((tmp_path / ".site-journal.json").read_bytes())
     assert len(staged) == len(journal["moves"]) - 1 < len(tree(out)) / 2
+
+
+def test_a_rebuild_dates_new_undated_articles_apart_from_the_others(
+    runner, tmp_path: Path
+) -> None:
+    """A rebuild looks up only the dates of the files it reads, yet an undated article with
+    the same file time as one it already has still gets a second of its own, the same one
+    a full build from a new index gives it."""
+    collection, index, out = tmp_path / "articles", tmp_path / "index", tmp_path / "site"
+    moment = 1_700_000_000
+    first = write_article(collection, "a_00000000000000f1.txt", "Seoul talks", "Korea met.")
+    os.utime(first, (moment, moment))
+    build(runner, collection, index, out)
+    second = write_article(collection, "b_00000000000000f2.txt", "Tokyo talks", "Japan met.")
+    os.utime(second, (moment, moment))
+    build(runner, collection, index, out)
+    result = runner.invoke(main, ["list", "--json", "--collection", str(collection),
+                                  "--index", str(index)])  # fmt: skip
+    published = {json.loads(line)["id"]: json.loads(line)["published"]
+                 for line in result.output.splitlines()}  # fmt: skip
+    assert len(set(published.values())) == 2, published
+    assert tree(out) == tree_of_full_build(runner, collection, index, tmp_path / "full")
+
+
+def tree_of_full_build(runner, collection: Path, index: Path, out: Path) -> Tree:  # type: ignore[no-untyped-def]
+    build(runner, collection, index, out)  # no record there: a full build
+    return tree(out)

@@ -158,6 +158,7 @@ class LiveIndex:
         from the collection, the comparison's work with it."""
         if not self.reconciling:
             return
+        self.dater.lazy = True  # no server outlives this index: date only what changed
         checking = threading.Thread(target=self.store.verify, name="feeds-verify", daemon=True)
         checking.start()
         try:
