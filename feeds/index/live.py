@@ -83,6 +83,7 @@ class LiveIndex:
         self.last_error: str | None = None
         self.checked_at = time.time()  # the last time the snapshot was known to be current
         self._saver: tuple[int, Snapshot] | None = None  # a process keeping the state apart
+        self._kept: Snapshot | None = None  # the snapshot whose state was kept last
         # Told of each snapshot that replaces another (the old one, then the new), after the
         # swap; it must return at once (feeds.push does its work in the background).
         self.on_change: Callable[[Snapshot, Snapshot], None] | None = None
@@ -147,6 +148,7 @@ class LiveIndex:
         self.fast_start.save(
             self.files, self.snapshot.articles, self.topics.fingerprint, self.dater.git_key()
         )
+        self._kept = self.snapshot
 
     def _known_records(self) -> dict[str, FileRecord]:
         return {record.entry.path: record for record in self.store.files()}
@@ -188,14 +190,15 @@ class LiveIndex:
                 os._exit(code)
         self._saver = (pid, saving)
 
-    def _saved_apart(self) -> bool:
-        """Wait for the state kept by a forked process; whether it kept the current one."""
+    def _saved_apart(self) -> None:
+        """Wait for the process keeping the state apart, if there is one."""
         if self._saver is None:
-            return False
+            return
         pid, saving = self._saver
         self._saver = None
         _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status) == 0 and saving is self.snapshot
+        if os.waitstatus_to_exitcode(status) == 0:
+            self._kept = saving
 
     def reconcile(self) -> None:
         """Compare a resumed snapshot with the collection and apply what changed meanwhile.
@@ -413,8 +416,10 @@ class LiveIndex:
     def close(self) -> None:
         self.watcher.stop()
         with self._lock:
-            kept = self._saved_apart()
-            # A snapshot is kept only for an index that holds all it describes.
-            if self.store.retry(now=True) and not self.reconciling and not kept:
+            self._saved_apart()
+            # A snapshot is kept only for an index that holds all it describes, and only
+            # once (a cold start keeps it as soon as it is made).
+            if (self.store.retry(now=True) and not self.reconciling
+                    and self._kept is not self.snapshot):  # fmt: skip
                 self._save_state()
             self.store.close()
