@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from conftest import BASE_URL, write_article
 from feeds.compose import full
-from feeds.search import matches, normalise_query
+from feeds.search import matches, normalise_query, words
+from feeds.topics import WORD
 
 TOKYO = "Tokyo markets rally as yen weakens"
 
@@ -123,3 +124,9 @@ def test_any_text_searches_without_error(client, text: str) -> None:  # type: ig
     response = fetch(client, "/feeds/all.json", query_string={"q": text})
     assert response.status_code == 200
     assert normalise_query(normalise_query(text)) == normalise_query(text)
+
+
+@given(st.lists(st.text(), max_size=4))
+def test_the_words_of_a_text_are_its_words_lowered_one_space_apart(parts: list[str]) -> None:
+    """What the word index holds for an article: each word as topics find words, lowered."""
+    assert words(parts) == " ".join(WORD.findall(" ".join(parts).lower()))

@@ -348,9 +348,7 @@ def test_a_rebuild_stages_only_the_files_that_change(
     assert len(staged) == len(journal["moves"]) - 1 < len(tree(out)) / 2
 
 
-def test_a_rebuild_dates_new_undated_articles_apart_from_the_others(
-    runner, tmp_path: Path
-) -> None:
+def test_a_rebuild_dates_new_undated_articles_apart_from_the_others(runner, tmp_path: Path) -> None:
     """A rebuild looks up only the dates of the files it reads, yet an undated article with
     the same file time as one it already has still gets a second of its own, the same one
     a full build from a new index gives it."""
