@@ -8,9 +8,10 @@ fetched once by a reader if at all, are not.
 
 A rebuild is incremental: a record of the last build (``.<out>-build.json`` beside the
 output) holds a fingerprint of the settings, taxonomy and code, one of each article and one of
-each archive page, and the output's files; only the documents that depend on what changed are
-rendered, every other file is left as it is (same inode and modification time, so web servers
-keep their validators), and a rebuild with nothing changed does nothing.
+each archive page, and the output's files, each under what its document depends on; only the
+documents that depend on what changed are listed and rendered, every other file is left as it
+is (same inode and modification time, so web servers keep their validators) without being
+looked at, and a rebuild with nothing changed does nothing.
 
 Safety without copying: the first build is staged in a folder beside the output and renamed
 to it; a rebuild stages only the files whose bytes change, then commits a journal
