@@ -96,9 +96,6 @@ class Document:
             return self.archive
         return EVERYTHING if self.depends_on is None else " ".join(sorted(self.depends_on))
 
-    def touched_by(self, touched: set[str]) -> bool:
-        return self.depends_on is None or not self.depends_on.isdisjoint(touched)
-
 
 def file_for(url: str) -> str:
     """The file a URL is written to: pages get ``.html`` (serve with ``try_files $uri.html``)."""
@@ -296,12 +293,11 @@ class Plan:
     render: list[Document]  # to render; every other document's files are kept
     record: Record
     changed: bool = True  # False: nothing to do at all
-    touched: set[str] | None = None  # what changed; None: everything may have
 
 
-def _owned(touched: set[str] | None, owner: str) -> bool:
+def _owned(touched: set[str], owner: str) -> bool:
     """Whether a rebuild that touched these lists the documents of this owner again."""
-    if touched is None or owner == EVERYTHING:
+    if owner == EVERYTHING:
         return True
     return bool(owner) and not touched.isdisjoint(owner.split(" "))
 
@@ -333,7 +329,7 @@ def plan(snap: Snapshot, previous: Record | None) -> Plan:
                        if not _owned(touched, _selection_owner(key))} | pages  # fmt: skip
     record.files = {owner: names for owner, names in previous.files.items()
                     if _kept(touched, owner, pages, listed)}  # fmt: skip
-    return Plan(docs, docs, record, touched=touched)
+    return Plan(docs, docs, record)
 
 
 def _selection_owner(key: str) -> str:
