@@ -371,3 +371,21 @@ def test_a_rebuild_dates_new_undated_articles_apart_from_the_others(runner, tmp_
 def tree_of_full_build(runner, collection: Path, index: Path, out: Path) -> Tree:  # type: ignore[no-untyped-def]
     build(runner, collection, index, out)  # no record there: a full build
     return tree(out)
+
+
+def test_a_rebuild_keeps_the_index_state_for_the_next_start(
+    runner, archives: Path, tmp_path: Path
+) -> None:
+    """The state the next start resumes is written beside the build (by a forked process):
+    after a rebuild that added an article, a start resumes a snapshot that has it."""
+    index, out = tmp_path / "index", tmp_path / "site"
+    build(runner, archives, index, out)
+    add(archives)
+    build(runner, archives, index, out)
+    app = create_app(app_settings(archives, index), watch=False, resume=True)
+    live = app.extensions["feeds"]
+    try:
+        assert live.resumed and live.reconciling, "the kept snapshot was not resumed"
+        assert "00000000000000a1" in live.snapshot.by_id, "the state kept is the one before"
+    finally:
+        live.close()
