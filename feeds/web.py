@@ -29,6 +29,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from . import overview, topic_lists
+from . import reasons as topic_reasons
 from .changes import surrogate_keys
 from .compose import (
     FeedRequest,
@@ -298,11 +299,9 @@ def article(article_id: str) -> Response:
 def render_article(snap: Snapshot, found: Article, compress: bool = True) -> Rendered:
     """An article page's bytes, for the server and the static export alike."""
     found = full(snap, found)
-    verdicts = snap.matcher.verdicts(found)
     reasons = [
-        (slug, verdicts[slug], feed_links(snap, Selection(all_of=(slug,))))
-        for slug in found.topics
-        if slug in verdicts
+        (why, feed_links(snap, Selection(all_of=(why.slug,))))
+        for why in topic_reasons.of_article(snap, found)
     ]
     return render_page(
         snap, "article.html", compress,
