@@ -51,7 +51,7 @@ from .render import FORMATS
 from .search import normalise_query
 from .snapshot import MAX_LIMIT, Snapshot, UnknownTopic
 from .timestamps import rfc3339
-from .urls import SelectionError, parse_selection, selection_key, topic_path
+from .urls import SelectionError, feed_path, parse_selection, selection_key, topic_path
 
 bp = Blueprint("feeds", __name__)
 
@@ -136,8 +136,17 @@ def page(
 
 def render_page(snap: Snapshot, template: str, compress: bool = True, **context: Any) -> Rendered:
     """An HTML page's bytes; needs an application context, not a request."""
-    body = render_template(template, snap=snap, config=snap.config, **context).encode()
+    body = render_template(
+        template, snap=snap, config=snap.config, root=site_root(snap.config), **context
+    ).encode()
     return with_validators(body, HTML, context.get("last_modified"), compress=compress)
+
+
+def site_root(config: Config) -> str:
+    """The path the site lives under ("" at the root of its host). Links from page to page
+    start from it, without the scheme and host every page has already: the same bytes on any
+    host that serves the export. Addresses to copy and feed autodiscovery stay absolute."""
+    return urlsplit(config.base_url).path.rstrip("/")
 
 
 def redirect_to(snap: Snapshot, url: str) -> Response:
@@ -170,6 +179,7 @@ def feed_links(snap: Snapshot, selection: Selection, query: str = "") -> list[di
                 "type": fmt.link_type,
                 "title": f"{title} ({fmt.label})",
                 "label": fmt.label,
+                "path": site_root(snap.config) + href.removeprefix(snap.config.base_url),
             }
         )
     return links
@@ -265,7 +275,7 @@ def render_listing(
         children=[(t, len(snap.by_topic[t])) for t in snap.taxonomy.children(selection.all_of[0])
                   if snap.by_topic[t]] if len(selection.all_of) == 1 else [],
         opml_url=snap.config.base_url + "/feeds.opml",
-        search_url=snap.config.base_url + (html_path_of(selection)),
+        search_url=site_root(snap.config) + html_path_of(selection),
         last_modified=max(
             [snap.changed_at(selection), *(a.updated for a in shown)]
         ) if shown else snap.last_change,
@@ -282,7 +292,7 @@ def home(snap: Snapshot) -> dict[str, Any]:
         "most_covered": overview.most_covered(snap),
         "recently_active": overview.recently_active(snap),
         "feeds_of": lambda slug: feed_links(snap, Selection(all_of=(slug,))),
-        "all_feed": FeedRequest(Selection(), "atom", snap.config.feed_items).url(snap),
+        "all_feed": site_root(snap.config) + feed_path(Selection(), "atom"),
     }
 
 
@@ -449,7 +459,7 @@ def day(moment: datetime) -> str:
 
 @bp.app_template_global()
 def topic_url(slug: str) -> str:
-    return snapshot().config.base_url + topic_path(slug)
+    return site_root(snapshot().config) + topic_path(slug)
 
 
 @bp.app_errorhandler(HTTPException)
@@ -462,6 +472,7 @@ def http_error(error: HTTPException) -> Response:
         snap = snapshot()
         response.set_data(render_template(
             "error.html", snap=snap, config=snap.config, error=error, links=[],
+            root=site_root(snap.config),
             opml_url=snap.config.base_url + "/feeds.opml",
         ))  # fmt: skip
         response.content_type = HTML
