@@ -21,6 +21,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    get_template_attribute,
     redirect,
     render_template,
     request,
@@ -309,15 +310,37 @@ def article(article_id: str) -> Response:
 def render_article(snap: Snapshot, found: Article, compress: bool = True) -> Rendered:
     """An article page's bytes, for the server and the static export alike."""
     found = full(snap, found)
-    reasons = [
-        (why, feed_links(snap, Selection(all_of=(why.slug,))))
-        for why in topic_reasons.of_article(snap, found)
-    ]
+    feeds = topic_feeds(snap)
+    reasons = [(why, feeds.of(snap, why.slug)) for why in topic_reasons.of_article(snap, found)]
     return render_page(
         snap, "article.html", compress,
         article=found, reasons=reasons, links=feed_links(snap, Selection()),
         opml_url=snap.config.base_url + "/feeds.opml", last_modified=found.updated,
     )  # fmt: skip
+
+
+class TopicFeeds:
+    """Each topic's feed links as pages show them beside it, rendered once per snapshot
+    rather than on each of the thousands of article pages that name the topic."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Markup] = {}
+
+    def of(self, snap: Snapshot, slug: str) -> Markup:
+        made = self._made.get(slug)
+        if made is None:
+            macro = get_template_attribute("_feeds.html", "feed_links")
+            made = self._made[slug] = macro(feed_links(snap, Selection(all_of=(slug,))))
+        return made
+
+    def follow(self, touched: frozenset[str]) -> TopicFeeds:
+        return TopicFeeds()  # a few hundred at most: made again rather than checked
+
+
+def topic_feeds(snap: Snapshot) -> TopicFeeds:
+    made = snap.derived("topic feeds", TopicFeeds)
+    assert isinstance(made, TopicFeeds)  # the only kind made under this name
+    return made
 
 
 @bp.get("/style.css")
