@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from conftest import write_article
+from conftest import DATA, write_article
 from feeds import reasons
-from feeds.collection import parse_article
+from feeds.collection import ArticleError, parse_article
 from feeds.models import Parsed
 from feeds.taxonomy import load_taxonomy
 from feeds.topics import Matcher
@@ -34,6 +34,16 @@ def matcher() -> Matcher:
 
 
 def test_tagging_gives_the_topics_the_matcher_gives(matcher: Matcher) -> None:
+    """One matching gives both, and the topics are those the matcher itself gives."""
+    files = sorted((DATA / "collection").rglob("*.txt")) + sorted((DATA / "articles").glob("*.txt"))
+    for path in files:
+        try:
+            parsed = parse_article(path.read_bytes(), path.name)[0]
+        except ArticleError:  # the files of the collection's problems
+            continue
+        topics, why = reasons.tag(matcher, parsed)
+        assert topics == matcher.topics_of(parsed), path.name
+        assert tuple(r.slug for r in why) == topics
     article = story()
     topics, why = reasons.tag(matcher, article)
     assert topics == matcher.topics_of(article)
