@@ -10,6 +10,7 @@ import pytest
 
 from conftest import DATA, write_article
 from feeds import reasons
+from feeds.index import tagging
 from feeds.collection import ArticleError, parse_article
 from feeds.models import Parsed
 from feeds.taxonomy import load_taxonomy
@@ -96,3 +97,9 @@ def test_an_article_without_kept_reasons_is_explained_again(
     fresh = make_app(settings)
     monkeypatch.setattr(type(fresh.extensions["feeds"].texts), "reasons", lambda *a: None)
     assert fresh.test_client().get(f"/articles/{article.id}").get_data() == kept
+
+
+def test_kept_reasons_are_made_again_when_their_code_changes() -> None:
+    """The reasons are kept with the tagging: the code that makes them is part of what a
+    tagging's fingerprint is made of, so an index tagged by other code is tagged again."""
+    assert Path(reasons.__file__).read_bytes() in tagging._code()
