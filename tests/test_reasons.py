@@ -10,8 +10,8 @@ import pytest
 
 from conftest import DATA, write_article
 from feeds import reasons
-from feeds.index import tagging
 from feeds.collection import ArticleError, parse_article
+from feeds.index import tagging
 from feeds.models import Parsed
 from feeds.taxonomy import load_taxonomy
 from feeds.topics import Matcher
