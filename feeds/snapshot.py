@@ -88,6 +88,10 @@ class TextSource(Protocol):
     def search(self, query: Query) -> set[str] | None:
         """The files (by shown path) whose articles hold the words; None: no word index."""
 
+    def reasons(self, article: Article) -> str | None:
+        """Why the article is in its topics, as the tagging gave it (JSON, feeds.reasons);
+        None when it is not kept."""
+
 
 class Derived(Protocol):
     """Something made from a snapshot that the snapshot following it may keep in part."""

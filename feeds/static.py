@@ -67,6 +67,7 @@ from .web import (
 RECORD_VERSION = 3
 EVERYTHING = "*"  # the owner of the documents that depend on everything
 CHUNK = 32  # documents a process renders at a time: a few of a topic's archive pages, say
+TEXTS_KEPT = 2048  # articles' texts a process keeps while it renders feeds
 
 
 class BuildError(Exception):
@@ -134,7 +135,9 @@ def site_documents(
     for a in articles:
         maker = partial(_article, snap, a.id)
         docs.append(Document(article_path(a.id), maker, frozenset(("@" + a.id,)), False))
-    text_of = functools.lru_cache(maxsize=4 * snap.config.feed_items)(partial(full, snap))
+    # Archive pages go by time (below): the articles of one are those of the pages around it,
+    # of other topics. A few thousand texts (a few MB) are read once for all of them.
+    text_of = functools.lru_cache(maxsize=TEXTS_KEPT)(partial(full, snap))
     selections = [Selection()] + [Selection(all_of=(slug,)) for slug in topics]
     pages: list[tuple[float, int, list[Document]]] = []
     for selection in selections:

@@ -39,7 +39,7 @@ from .search import Query, words
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 6
+SCHEMA = 7
 SEP = "\x1f"  # joins lists of slugs in one column; never part of a slug
 STATE_MAGIC = b"feeds-snapshot\n"
 RETRY_SECONDS = 5.0  # between attempts to write an index that could not be written
@@ -58,7 +58,8 @@ CREATE TABLE files (
     declared TEXT,          -- front matter topics
     tagging TEXT,           -- fingerprint of the taxonomy and code the topics came from
     topics TEXT,            -- the topics the article is in
-    text TEXT               -- summary and body paragraphs as JSON: read only to render
+    text TEXT,              -- summary and body paragraphs as JSON: read only to render
+    reasons TEXT            -- why it is in each topic as JSON (feeds.reasons): read to render
 )"""
 # The words of each published file (rowid: the file's), for search; contentless, as the
 # text is in ``files`` already.
@@ -108,6 +109,7 @@ class FileRecord:
     article: Indexed | None
     problems: tuple[Problem, ...]
     tagging: str | None = None
+    reasons: str | None = None  # feeds.reasons as JSON, from the tagging
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +167,7 @@ def _row(record: FileRecord, text: tuple[str, ...] | None) -> tuple:  # type: ig
         a and a.published and a.published.isoformat(), a and a.updated and a.updated.isoformat(),
         a and SEP.join(a.declared_topics), record.tagging, a and SEP.join(a.topics),
         json.dumps(text, ensure_ascii=False) if text is not None else None,
+        record.reasons,
     )  # fmt: skip
 
 
@@ -534,7 +537,8 @@ class IndexStore:
                        [(rowid, body) for _, rowid, body in old if body is not None])  # fmt: skip
         db.executemany("DELETE FROM files WHERE path = ?", [(key,) for key, _, _ in old])
         rows = [row for row in self._pending_files.values() if row is not None]
-        db.executemany(f"INSERT INTO files VALUES ({', '.join('?' * 17)})", rows)
+        if rows:
+            db.executemany(f"INSERT INTO files VALUES ({', '.join('?' * len(rows[0]))})", rows)
         texts = [(body, row[0]) for row in rows if (body := self._words_of(row)) is not None]
         db.executemany(
             "INSERT INTO words (rowid, body) SELECT rowid, ? FROM files WHERE path = ?", texts
@@ -600,6 +604,18 @@ class IndexStore:
             rows = self._read("SELECT path, title, text FROM files WHERE shown = ?", (shown,))
         rows = [r for r in rows if bytes(r[0]) not in self._pending_files]
         return _text(rows[0][1], rows[0][2]) if rows else None
+
+    def reasons(self, shown: str) -> str | None:
+        """Why the article a file holds is in its topics (JSON, see feeds.reasons), by the
+        file name it shows; None when the index does not have it."""
+        with self._lock:
+            key = self._pending_shown.get(shown)
+            if key is not None:
+                row = self._pending_files[key]
+                return row[17] if row is not None else None
+            rows = self._read("SELECT path, reasons FROM files WHERE shown = ?", (shown,))
+        rows = [r for r in rows if bytes(r[0]) not in self._pending_files]
+        return rows[0][1] if rows else None
 
     def search(self, query: Query) -> set[str] | None:
         """The files (by shown name) whose articles hold every word or the phrase; None

@@ -22,6 +22,7 @@ class SelectionError(ValueError):
     """A feed path that does not spell a selection."""
 
 
+@functools.lru_cache(maxsize=1 << 14)  # asked for in every feed that holds the article
 def article_urn(article_id: str) -> str:
     """The permanent id of an article, the same in every feed and format."""
     return uuid.uuid5(NAMESPACE, "article:" + article_id).urn

