@@ -88,6 +88,10 @@ class Scoring:
     # paragraphs about the place (each weighed by the place's share of the paragraph's places)
     # that makes the story about it, whatever its score; 0 turns this off.
     coverage: float = 0.0
+    # A paragraph of the body with at least this many sentences, each of which names a place
+    # and gives it the whole sentence, is wholly about it: so is the story, however little
+    # else of it is; 0 turns this off.
+    dedicated: int = 0
 
     def weight(self, place: str) -> float:
         return float(getattr(self, place))

@@ -97,10 +97,12 @@ class Verdict:
     # The share of the story's words about the place, and the share that makes it about it.
     coverage: float = 0.0
     coverage_floor: float = 0.0
+    # The sentences of the longest paragraph that is wholly about the place (0 for none).
+    dedicated: int = 0
 
     @property
     def covered(self) -> bool:
-        return 0 < self.coverage_floor <= self.coverage
+        return 0 < self.coverage_floor <= self.coverage or self.dedicated > 0
 
     @property
     def accepted(self) -> bool:
@@ -115,6 +117,8 @@ class Verdict:
             return "declared in the article's front matter"
         if self.via_child is not None:
             return f"in it through {self.via_child}"
+        if self.dedicated and (self.score < self.threshold or self.outweighed_by is not None):
+            return f"a paragraph of {self.dedicated} sentences is wholly about it"
         if self.covered and (self.score < self.threshold or self.outweighed_by is not None):
             return (
                 f"{self.coverage:.0%} of the story is about it, "
@@ -151,6 +155,7 @@ class Verdict:
             "leading": self.leading,
             "outweighed_by": self.outweighed_by,
             "coverage": round(self.coverage, 3),
+            "dedicated": self.dedicated,
             "paragraphs": self.paragraphs(),
             "counted": self.counted(),
         }
@@ -180,6 +185,8 @@ class Verdict:
             lines.append(f"  the subject of {_subject_of(list(subjects.values()))}")
         if self.coverage:
             lines.append(f"  {self.coverage:.0%} of the story's words are about it")
+        if self.dedicated:
+            lines.append(f"  a paragraph of {self.dedicated} sentences is wholly about it")
         if self.leading:
             lines.append("  the place the story is most about: its score includes the bonus")
         lines += [f"  {term}: {_places(places)}" for term, places in self.terms().items()]
@@ -422,22 +429,25 @@ class Matcher:
     def article_mentions(self, article: Readable) -> list[Mention]:
         return self._read(article)[0]
 
-    def _read(self, article: Readable) -> tuple[list[Mention], list[int]]:
-        """Every mention, numbered by paragraph and sentence, and each sentence's length."""
+    def _read(self, article: Readable) -> tuple[list[Mention], list[int], list[int]]:
+        """Every mention, numbered by paragraph and sentence, each sentence's length, and the
+        paragraph each sentence is in."""
         lead = self.scoring.lead_paragraphs
         texts = [(article.title, "title"), (article.summary, "summary")]
         texts += [(p, "lead" if n < lead else "body") for n, p in enumerate(article.body)]
         found: list[Mention] = []
         sizes: list[int] = []
+        within: list[int] = []
         for paragraph, (text, place) in enumerate(texts):
             for sentence in sentences(text) if paragraph else [text]:
                 found += self.mentions(sentence, place, paragraph, len(sizes))
                 sizes.append(len(sentence.split()))
-        return found, sizes
+                within.append(paragraph)
+        return found, sizes, within
 
     def verdicts(self, article: Readable) -> dict[str, Verdict]:
         """A verdict for every topic mentioned or declared, ancestors included."""
-        found, sizes = self._read(article)
+        found, sizes, within = self._read(article)
         counted, unconfirmed = self._confirm(found)
         by_topic: dict[str, list[Mention]] = defaultdict(list)
         for mention in counted:
@@ -445,10 +455,11 @@ class Matcher:
                 by_topic[slug].append(mention)
         places = self._countries_by(counted, "unit")
         in_sentences = self._countries_by(counted, "sentence")
-        scores, coverage = {}, {}
+        scores, coverage, dedicated = {}, {}, {}
         for slug, mentions in by_topic.items():
             scores[slug] = self._score(slug, mentions, places)
             coverage[slug] = self._coverage(slug, mentions, in_sentences, sizes)
+            dedicated[slug] = self._dedicated(slug, mentions, in_sentences, within)
         leading = self._leading(scores, by_topic)
         declared = {s for s in article.declared_topics if s in self.taxonomy}
         verdicts: dict[str, Verdict] = {}
@@ -468,6 +479,7 @@ class Matcher:
                 leading=slug in leading,
                 coverage=coverage.get(slug, 0.0),
                 coverage_floor=self._coverage_floor(slug),
+                dedicated=dedicated.get(slug, 0),
             )
         return self._lift_parents(verdicts)
 
@@ -549,6 +561,30 @@ class Matcher:
             sizes[n] * self._share(slug, count, places.get(n, set())) for n, count in counts.items()
         )
         return covered / (sum(sizes) or 1)
+
+    def _dedicated(
+        self, slug: str, mentions: list[Mention], places: dict[int, set[str]], within: list[int]
+    ) -> int:
+        """The sentences of the longest paragraph of the body that is wholly about the place:
+        it has the `dedicated` number of sentences at least, and each names the place and
+        gives it the whole sentence. A story may turn to a place for one paragraph only, and
+        that paragraph is about it ("Palermo believes the Canadian stock market has greater
+        potential... Although the Canadian dollar has moved up... Canadian exports look cheap")."""
+        least = self.scoring.dedicated
+        if not least or slug not in self._shared:
+            return 0
+        counts: dict[int, int] = defaultdict(int)
+        for mention in mentions:
+            if mention.paragraph > 1:
+                counts[mention.sentence] += 1
+        named: dict[int, int] = defaultdict(int)
+        for n, count in counts.items():
+            if self._share(slug, count, places.get(n, set())) >= 1.0:
+                named[within[n]] += 1
+        return max(
+            (n for p, n in named.items() if n >= least and n == within.count(p)),
+            default=0,
+        )
 
     def _share(self, slug: str, count: int, countries: set[str]) -> float:
         """A place's part of a paragraph or sentence: its mentions, three quarters as much

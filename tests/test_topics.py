@@ -377,6 +377,8 @@ ABOUTNESS = [
     ("subject_of_two_sentences.txt", ("wales", "united-kingdom"), ("germany",)),
     ("company_by_its_short_name.txt", ("indonesia", "united-kingdom"), ()),
     ("opponent_in_a_match.txt", ("france", "ireland"), ("wales", "scotland", "united-kingdom")),
+    ("one_paragraph_turns_to_a_place.txt", ("united-states", "canada"), ()),
+    ("one_paragraph_shared_with_another_place.txt", ("united-states",), ("canada", "australia")),
 ]
 
 
@@ -395,6 +397,20 @@ def test_a_dedicated_paragraph_counts_by_the_share_of_the_story_it_fills() -> No
     verdict = MATCHER.verdicts(read(ARTICLES / "dedicated_paragraph.txt"))["russia"]
     assert verdict.accepted and verdict.coverage >= verdict.coverage_floor
     assert "of the story's words are about it" in "\n".join(verdict.evidence())
+
+
+def test_a_paragraph_wholly_about_a_place_makes_the_story_about_it() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "one_paragraph_turns_to_a_place.txt"))["canada"]
+    assert verdict.score < verdict.threshold and verdict.coverage < verdict.coverage_floor
+    assert verdict.accepted and verdict.dedicated == 3
+    assert verdict.reason == "a paragraph of 3 sentences is wholly about it"
+    assert "  a paragraph of 3 sentences is wholly about it" in verdict.evidence()
+
+
+def test_a_paragraph_shared_with_another_place_is_about_neither() -> None:
+    name = "one_paragraph_shared_with_another_place.txt"
+    verdicts = MATCHER.verdicts(read(ARTICLES / name))
+    assert verdicts["canada"].dedicated == 0 and verdicts["australia"].dedicated == 0
 
 
 def test_a_country_in_a_list_counts_for_a_part_of_its_sentence() -> None:
