@@ -25,6 +25,9 @@ PLACES = ("title", "summary", "lead", "body")
 # A place among the first words of a sentence is its subject ("China is seen as the main
 # culprit", "Spanish movie The Sea Inside has won"), not an aside or an object of it.
 SUBJECT_WORDS = 2
+# A sentence of fewer words is a line of a table or a list of results ("4 Marat Safin (Russia)",
+# "Cyprus v Israel."), not a sentence that tells of the place.
+FULL_SENTENCE = 6
 # Where a sentence may end: after . ! or ? (and a closing quote), before a capital or a digit.
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
 # ...unless the full stop ends an abbreviation: "U.S. And Canada", "Mr. Smith".
@@ -99,6 +102,8 @@ class Verdict:
     coverage_floor: float = 0.0
     # The sentences of the longest paragraph that is wholly about the place (0 for none).
     dedicated: int = 0
+    # The full sentences that name the place, when so many that it is no passing mention.
+    recurring: int = 0
 
     @property
     def covered(self) -> bool:
@@ -156,6 +161,7 @@ class Verdict:
             "outweighed_by": self.outweighed_by,
             "coverage": round(self.coverage, 3),
             "dedicated": self.dedicated,
+            "recurring": self.recurring,
             "paragraphs": self.paragraphs(),
             "counted": self.counted(),
         }
@@ -187,6 +193,11 @@ class Verdict:
             lines.append(f"  {self.coverage:.0%} of the story's words are about it")
         if self.dedicated:
             lines.append(f"  a paragraph of {self.dedicated} sentences is wholly about it")
+        if self.recurring and not self.leading:
+            lines.append(
+                f"  the story comes back to it in {self.recurring} sentences: "
+                "more than a passing mention"
+            )
         if self.leading:
             lines.append("  the place the story is most about: its score includes the bonus")
         lines += [f"  {term}: {_places(places)}" for term, places in self.terms().items()]
@@ -455,11 +466,13 @@ class Matcher:
                 by_topic[slug].append(mention)
         places = self._countries_by(counted, "unit")
         in_sentences = self._countries_by(counted, "sentence")
-        scores, coverage, dedicated = {}, {}, {}
+        matches = {m.sentence for found in unconfirmed.values() for m in found if m.opponent}
+        scores, coverage, dedicated, recurring = {}, {}, {}, {}
         for slug, mentions in by_topic.items():
             scores[slug] = self._score(slug, mentions, places)
             coverage[slug] = self._coverage(slug, mentions, in_sentences, sizes)
             dedicated[slug] = self._dedicated(slug, mentions, in_sentences, within)
+            recurring[slug] = self._recurring(slug, mentions, sizes, matches)
         leading = self._leading(scores, by_topic)
         declared = {s for s in article.declared_topics if s in self.taxonomy}
         verdicts: dict[str, Verdict] = {}
@@ -473,13 +486,14 @@ class Matcher:
                 declared=slug in declared,
                 unconfirmed=tuple(unconfirmed.get(slug, ())),
                 outweighed_by=self._outweighed(
-                    slug, score, leading, scores, by_topic.get(slug, [])
+                    slug, score, leading, scores, by_topic.get(slug, []), recurring.get(slug, 0)
                 ),
                 share_floor=round(self._share_floor(leading, scores), 2),
                 leading=slug in leading,
                 coverage=coverage.get(slug, 0.0),
                 coverage_floor=self._coverage_floor(slug),
                 dedicated=dedicated.get(slug, 0),
+                recurring=recurring.get(slug, 0),
             )
         return self._lift_parents(verdicts)
 
@@ -586,6 +600,24 @@ class Matcher:
             default=0,
         )
 
+    def _recurring(
+        self, slug: str, mentions: list[Mention], sizes: list[int], matches: set[int]
+    ) -> int:
+        """The title, the summary and the full sentences of the rest that name the place, when
+        there are `recurring` of them at least, else 0. A story that comes back to a place
+        that often is about it too, however much more it says of the leading place (General
+        Motors' Swedish plant, and its German workers in five sentences). A line of a table
+        and a match in a list of fixtures are not sentences about the place."""
+        least = self.scoring.recurring
+        if not least or slug not in self._shared:
+            return 0
+        units = {
+            m.unit
+            for m in mentions
+            if m.paragraph < 2 or (sizes[m.sentence] >= FULL_SENTENCE and m.sentence not in matches)
+        }
+        return len(units) if len(units) >= least else 0
+
     def _share(self, slug: str, count: int, countries: set[str]) -> float:
         """A place's part of a paragraph or sentence: its mentions, three quarters as much
         again, beside one for each other country it names, at most the whole. One of a pair
@@ -615,9 +647,13 @@ class Matcher:
         leading: tuple[str, ...],
         scores: dict[str, float],
         mentions: list[Mention],
+        recurring: int = 0,
     ) -> str | None:
-        """The leading place, when this place scores too little beside it."""
+        """The leading place, when this place scores too little beside it, unless the title
+        names it or the story keeps coming back to it."""
         if slug not in self._shared or not leading or slug in leading or _in_title(mentions):
+            return None
+        if recurring:
             return None
         return leading[0] if score < self._share_floor(leading, scores) else None
 

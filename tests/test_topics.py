@@ -379,6 +379,8 @@ ABOUTNESS = [
     ("opponent_in_a_match.txt", ("france", "ireland"), ("wales", "scotland", "united-kingdom")),
     ("one_paragraph_turns_to_a_place.txt", ("united-states", "canada"), ()),
     ("one_paragraph_shared_with_another_place.txt", ("united-states",), ("canada", "australia")),
+    ("comes_back_to_a_place.txt", ("sweden", "germany"), ()),
+    ("fixture_list.txt", ("ireland",), ("cyprus", "israel", "france", "switzerland")),
 ]
 
 
@@ -411,6 +413,21 @@ def test_a_paragraph_shared_with_another_place_is_about_neither() -> None:
     name = "one_paragraph_shared_with_another_place.txt"
     verdicts = MATCHER.verdicts(read(ARTICLES / name))
     assert verdicts["canada"].dedicated == 0 and verdicts["australia"].dedicated == 0
+
+
+def test_a_place_the_story_comes_back_to_is_not_a_passing_mention() -> None:
+    verdicts = MATCHER.verdicts(read(ARTICLES / "comes_back_to_a_place.txt"))
+    germany = verdicts["germany"]
+    assert germany.score < germany.share_floor and not germany.dedicated  # by score, outweighed
+    assert germany.accepted and germany.outweighed_by is None and germany.recurring == 5
+    assert "  the story comes back to it in 5 sentences: more than a passing mention" in (
+        germany.evidence()
+    )
+
+
+def test_a_list_of_fixtures_does_not_bring_a_team_back() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "fixture_list.txt"))["cyprus"]
+    assert verdict.recurring == 0 and verdict.outweighed_by == "ireland"
 
 
 def test_a_country_in_a_list_counts_for_a_part_of_its_sentence() -> None:
