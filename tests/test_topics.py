@@ -371,6 +371,8 @@ ABOUTNESS = [
     ("two_asides_lead_nothing.txt", (), ("united-states",)),
     ("subject_of_the_summary.txt", ("spain", "thailand"), ()),
     ("national_bodies_without_the_country.txt", ("united-kingdom",), ()),
+    ("national_media_without_the_country.txt", ("united-kingdom",), ()),
+    ("box_office_without_the_country.txt", ("united-states",), ()),
     ("defence_ministry_abroad.txt", ("india",), ("united-kingdom",)),
     ("clubs_by_their_towns.txt", ("england", "united-kingdom"), ()),
     ("town_name_as_a_surname.txt", ("united-states",), ("england", "united-kingdom")),
