@@ -591,12 +591,19 @@ class Matcher:
         for mention in mentions:
             if mention.paragraph > 1:
                 counts[mention.sentence] += 1
-        named: dict[int, int] = defaultdict(int)
-        for n, count in counts.items():
-            if self._share(slug, count, places.get(n, set())) >= 1.0:
-                named[within[n]] += 1
+        if len(counts) < least:
+            return 0  # the common case, decided without weighing a sentence
+        named: dict[int, list[int]] = defaultdict(list)
+        for n in counts:
+            named[within[n]].append(n)
         return max(
-            (n for p, n in named.items() if n >= least and n == within.count(p)),
+            (
+                len(found)
+                for paragraph, found in named.items()
+                if len(found) >= least
+                and len(found) == within.count(paragraph)
+                and all(self._share(slug, counts[n], places.get(n, set())) >= 1 for n in found)
+            ),
             default=0,
         )
 
