@@ -616,7 +616,7 @@ class Matcher:
         Motors' Swedish plant, and its German workers in five sentences). A line of a table
         and a match in a list of fixtures are not sentences about the place."""
         least = self.scoring.recurring
-        if not least or slug not in self._shared:
+        if not least or len(mentions) < least or slug not in self._shared:
             return 0
         units = {
             m.unit
