@@ -432,6 +432,16 @@ def test_a_list_of_fixtures_does_not_bring_a_team_back() -> None:
     assert verdict.recurring == 0 and verdict.outweighed_by == "ireland"
 
 
+def test_the_paragraph_and_recurring_rules_can_be_turned_off(tmp_path: Path) -> None:
+    settings = tmp_path / "topics.toml"
+    settings.write_text("[settings]\ndedicated = 0\nrecurring = 0\n", encoding="utf-8")
+    matcher = Matcher(load_taxonomy(settings))
+    canada = matcher.verdicts(read(ARTICLES / "one_paragraph_turns_to_a_place.txt"))["canada"]
+    germany = matcher.verdicts(read(ARTICLES / "comes_back_to_a_place.txt"))["germany"]
+    assert not canada.accepted and canada.dedicated == 0
+    assert not germany.accepted and germany.outweighed_by == "sweden"
+
+
 def test_a_country_in_a_list_counts_for_a_part_of_its_sentence() -> None:
     verdicts = MATCHER.verdicts(read(ARTICLES / "list_of_countries.txt"))
     assert verdicts["germany"].score < 1.5 / 2  # a lead sentence shared among six countries
