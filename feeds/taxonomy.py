@@ -71,6 +71,10 @@ class Scoring:
     leading: float = 2.0
     # A place or region scoring under this share of the leading place is a passing mention.
     share: float = 0.45
+    # ...unless this many full sentences name it (the title and the summary count as one
+    # each): a place the story comes back to that often is not named in passing; 0 turns
+    # this off.
+    recurring: int = 0
     # Words for money: a place's adjective or name right before one ("Australian dollar",
     # "Swiss francs") names a currency, used the world over, so it counts only where the
     # article confirms the place otherwise, like an ambiguous word.
@@ -88,6 +92,10 @@ class Scoring:
     # paragraphs about the place (each weighed by the place's share of the paragraph's places)
     # that makes the story about it, whatever its score; 0 turns this off.
     coverage: float = 0.0
+    # A paragraph of the body with at least this many sentences, each of which names a place
+    # and gives it the whole sentence, is wholly about it: so is the story, however little
+    # else of it is; 0 turns this off.
+    dedicated: int = 0
 
     def weight(self, place: str) -> float:
         return float(getattr(self, place))

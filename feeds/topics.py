@@ -25,6 +25,9 @@ PLACES = ("title", "summary", "lead", "body")
 # A place among the first words of a sentence is its subject ("China is seen as the main
 # culprit", "Spanish movie The Sea Inside has won"), not an aside or an object of it.
 SUBJECT_WORDS = 2
+# A sentence of fewer words is a line of a table or a list of results ("4 Marat Safin (Russia)",
+# "Cyprus v Israel."), not a sentence that tells of the place.
+FULL_SENTENCE = 6
 # Where a sentence may end: after . ! or ? (and a closing quote), before a capital or a digit.
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
 # ...unless the full stop ends an abbreviation: "U.S. And Canada", "Mr. Smith".
@@ -97,10 +100,14 @@ class Verdict:
     # The share of the story's words about the place, and the share that makes it about it.
     coverage: float = 0.0
     coverage_floor: float = 0.0
+    # The sentences of the longest paragraph that is wholly about the place (0 for none).
+    dedicated: int = 0
+    # The full sentences that name the place, when so many that it is no passing mention.
+    recurring: int = 0
 
     @property
     def covered(self) -> bool:
-        return 0 < self.coverage_floor <= self.coverage
+        return 0 < self.coverage_floor <= self.coverage or self.dedicated > 0
 
     @property
     def accepted(self) -> bool:
@@ -115,6 +122,8 @@ class Verdict:
             return "declared in the article's front matter"
         if self.via_child is not None:
             return f"in it through {self.via_child}"
+        if self.dedicated and (self.score < self.threshold or self.outweighed_by is not None):
+            return f"a paragraph of {self.dedicated} sentences is wholly about it"
         if self.covered and (self.score < self.threshold or self.outweighed_by is not None):
             return (
                 f"{self.coverage:.0%} of the story is about it, "
@@ -151,6 +160,8 @@ class Verdict:
             "leading": self.leading,
             "outweighed_by": self.outweighed_by,
             "coverage": round(self.coverage, 3),
+            "dedicated": self.dedicated,
+            "recurring": self.recurring,
             "paragraphs": self.paragraphs(),
             "counted": self.counted(),
         }
@@ -180,6 +191,13 @@ class Verdict:
             lines.append(f"  the subject of {_subject_of(list(subjects.values()))}")
         if self.coverage:
             lines.append(f"  {self.coverage:.0%} of the story's words are about it")
+        if self.dedicated:
+            lines.append(f"  a paragraph of {self.dedicated} sentences is wholly about it")
+        if self.recurring and not self.leading:
+            lines.append(
+                f"  the story comes back to it in {self.recurring} sentences: "
+                "more than a passing mention"
+            )
         if self.leading:
             lines.append("  the place the story is most about: its score includes the bonus")
         lines += [f"  {term}: {_places(places)}" for term, places in self.terms().items()]
@@ -422,22 +440,25 @@ class Matcher:
     def article_mentions(self, article: Readable) -> list[Mention]:
         return self._read(article)[0]
 
-    def _read(self, article: Readable) -> tuple[list[Mention], list[int]]:
-        """Every mention, numbered by paragraph and sentence, and each sentence's length."""
+    def _read(self, article: Readable) -> tuple[list[Mention], list[int], list[int]]:
+        """Every mention, numbered by paragraph and sentence, each sentence's length, and the
+        paragraph each sentence is in."""
         lead = self.scoring.lead_paragraphs
         texts = [(article.title, "title"), (article.summary, "summary")]
         texts += [(p, "lead" if n < lead else "body") for n, p in enumerate(article.body)]
         found: list[Mention] = []
         sizes: list[int] = []
+        within: list[int] = []
         for paragraph, (text, place) in enumerate(texts):
             for sentence in sentences(text) if paragraph else [text]:
                 found += self.mentions(sentence, place, paragraph, len(sizes))
                 sizes.append(len(sentence.split()))
-        return found, sizes
+                within.append(paragraph)
+        return found, sizes, within
 
     def verdicts(self, article: Readable) -> dict[str, Verdict]:
         """A verdict for every topic mentioned or declared, ancestors included."""
-        found, sizes = self._read(article)
+        found, sizes, within = self._read(article)
         counted, unconfirmed = self._confirm(found)
         by_topic: dict[str, list[Mention]] = defaultdict(list)
         for mention in counted:
@@ -445,10 +466,13 @@ class Matcher:
                 by_topic[slug].append(mention)
         places = self._countries_by(counted, "unit")
         in_sentences = self._countries_by(counted, "sentence")
-        scores, coverage = {}, {}
+        matches = {m.sentence for found in unconfirmed.values() for m in found if m.opponent}
+        scores, coverage, dedicated, recurring = {}, {}, {}, {}
         for slug, mentions in by_topic.items():
             scores[slug] = self._score(slug, mentions, places)
             coverage[slug] = self._coverage(slug, mentions, in_sentences, sizes)
+            dedicated[slug] = self._dedicated(slug, mentions, in_sentences, within)
+            recurring[slug] = self._recurring(slug, mentions, sizes, matches)
         leading = self._leading(scores, by_topic)
         declared = {s for s in article.declared_topics if s in self.taxonomy}
         verdicts: dict[str, Verdict] = {}
@@ -462,12 +486,14 @@ class Matcher:
                 declared=slug in declared,
                 unconfirmed=tuple(unconfirmed.get(slug, ())),
                 outweighed_by=self._outweighed(
-                    slug, score, leading, scores, by_topic.get(slug, [])
+                    slug, score, leading, scores, by_topic.get(slug, []), recurring.get(slug, 0)
                 ),
                 share_floor=round(self._share_floor(leading, scores), 2),
                 leading=slug in leading,
                 coverage=coverage.get(slug, 0.0),
                 coverage_floor=self._coverage_floor(slug),
+                dedicated=dedicated.get(slug, 0),
+                recurring=recurring.get(slug, 0),
             )
         return self._lift_parents(verdicts)
 
@@ -550,6 +576,55 @@ class Matcher:
         )
         return covered / (sum(sizes) or 1)
 
+    def _dedicated(
+        self, slug: str, mentions: list[Mention], places: dict[int, set[str]], within: list[int]
+    ) -> int:
+        """The sentences of the longest paragraph of the body that is wholly about the place:
+        it has the `dedicated` number of sentences at least, and each names the place and
+        gives it the whole sentence. A story may turn to a place for one paragraph only, and
+        that paragraph is about it ("Palermo believes the Canadian stock market has greater
+        potential... Although the Canadian dollar has moved up... Canadian exports look cheap")."""
+        least = self.scoring.dedicated
+        if not least or slug not in self._shared:
+            return 0
+        counts: dict[int, int] = defaultdict(int)
+        for mention in mentions:
+            if mention.paragraph > 1:
+                counts[mention.sentence] += 1
+        if len(counts) < least:
+            return 0  # the common case, decided without weighing a sentence
+        named: dict[int, list[int]] = defaultdict(list)
+        for n in counts:
+            named[within[n]].append(n)
+        return max(
+            (
+                len(found)
+                for paragraph, found in named.items()
+                if len(found) >= least
+                and len(found) == within.count(paragraph)
+                and all(self._share(slug, counts[n], places.get(n, set())) >= 1 for n in found)
+            ),
+            default=0,
+        )
+
+    def _recurring(
+        self, slug: str, mentions: list[Mention], sizes: list[int], matches: set[int]
+    ) -> int:
+        """The title, the summary and the full sentences of the rest that name the place, when
+        there are `recurring` of them at least, else 0. A story that comes back to a place
+        that often is about it too, however much more it says of the leading place (General
+        Motors' Swedish plant, and its German workers in five sentences). A line of a table
+        and a match in a list of fixtures are not sentences about the place."""
+        least = self.scoring.recurring
+        if not least or len(mentions) < least or slug not in self._shared:
+            return 0
+        units = {
+            m.unit
+            for m in mentions
+            if m.paragraph < 2 or (sizes[m.sentence] >= FULL_SENTENCE and m.sentence not in matches)
+        }
+        return len(units) if len(units) >= least else 0
+
     def _share(self, slug: str, count: int, countries: set[str]) -> float:
         """A place's part of a paragraph or sentence: its mentions, three quarters as much
         again, beside one for each other country it names, at most the whole. One of a pair
@@ -579,9 +654,13 @@ class Matcher:
         leading: tuple[str, ...],
         scores: dict[str, float],
         mentions: list[Mention],
+        recurring: int = 0,
     ) -> str | None:
-        """The leading place, when this place scores too little beside it."""
+        """The leading place, when this place scores too little beside it, unless the title
+        names it or the story keeps coming back to it."""
         if slug not in self._shared or not leading or slug in leading or _in_title(mentions):
+            return None
+        if recurring:
             return None
         return leading[0] if score < self._share_floor(leading, scores) else None
 

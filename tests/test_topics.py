@@ -371,12 +371,18 @@ ABOUTNESS = [
     ("two_asides_lead_nothing.txt", (), ("united-states",)),
     ("subject_of_the_summary.txt", ("spain", "thailand"), ()),
     ("national_bodies_without_the_country.txt", ("united-kingdom",), ()),
+    ("national_media_without_the_country.txt", ("united-kingdom",), ()),
+    ("box_office_without_the_country.txt", ("united-states",), ()),
     ("defence_ministry_abroad.txt", ("india",), ("united-kingdom",)),
     ("clubs_by_their_towns.txt", ("england", "united-kingdom"), ()),
     ("town_name_as_a_surname.txt", ("united-states",), ("england", "united-kingdom")),
     ("subject_of_two_sentences.txt", ("wales", "united-kingdom"), ("germany",)),
     ("company_by_its_short_name.txt", ("indonesia", "united-kingdom"), ()),
     ("opponent_in_a_match.txt", ("france", "ireland"), ("wales", "scotland", "united-kingdom")),
+    ("one_paragraph_turns_to_a_place.txt", ("united-states", "canada"), ()),
+    ("one_paragraph_shared_with_another_place.txt", ("united-states",), ("canada", "australia")),
+    ("comes_back_to_a_place.txt", ("sweden", "germany"), ()),
+    ("fixture_list.txt", ("ireland",), ("cyprus", "israel", "france", "switzerland")),
 ]
 
 
@@ -395,6 +401,45 @@ def test_a_dedicated_paragraph_counts_by_the_share_of_the_story_it_fills() -> No
     verdict = MATCHER.verdicts(read(ARTICLES / "dedicated_paragraph.txt"))["russia"]
     assert verdict.accepted and verdict.coverage >= verdict.coverage_floor
     assert "of the story's words are about it" in "\n".join(verdict.evidence())
+
+
+def test_a_paragraph_wholly_about_a_place_makes_the_story_about_it() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "one_paragraph_turns_to_a_place.txt"))["canada"]
+    assert verdict.score < verdict.threshold and verdict.coverage < verdict.coverage_floor
+    assert verdict.accepted and verdict.dedicated == 3
+    assert verdict.reason == "a paragraph of 3 sentences is wholly about it"
+    assert "  a paragraph of 3 sentences is wholly about it" in verdict.evidence()
+
+
+def test_a_paragraph_shared_with_another_place_is_about_neither() -> None:
+    name = "one_paragraph_shared_with_another_place.txt"
+    verdicts = MATCHER.verdicts(read(ARTICLES / name))
+    assert verdicts["canada"].dedicated == 0 and verdicts["australia"].dedicated == 0
+
+
+def test_a_place_the_story_comes_back_to_is_not_a_passing_mention() -> None:
+    verdicts = MATCHER.verdicts(read(ARTICLES / "comes_back_to_a_place.txt"))
+    germany = verdicts["germany"]
+    assert germany.score < germany.share_floor and not germany.dedicated  # by score, outweighed
+    assert germany.accepted and germany.outweighed_by is None and germany.recurring == 5
+    assert "  the story comes back to it in 5 sentences: more than a passing mention" in (
+        germany.evidence()
+    )
+
+
+def test_a_list_of_fixtures_does_not_bring_a_team_back() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "fixture_list.txt"))["cyprus"]
+    assert verdict.recurring == 0 and verdict.outweighed_by == "ireland"
+
+
+def test_the_paragraph_and_recurring_rules_can_be_turned_off(tmp_path: Path) -> None:
+    settings = tmp_path / "topics.toml"
+    settings.write_text("[settings]\ndedicated = 0\nrecurring = 0\n", encoding="utf-8")
+    matcher = Matcher(load_taxonomy(settings))
+    canada = matcher.verdicts(read(ARTICLES / "one_paragraph_turns_to_a_place.txt"))["canada"]
+    germany = matcher.verdicts(read(ARTICLES / "comes_back_to_a_place.txt"))["germany"]
+    assert not canada.accepted and canada.dedicated == 0
+    assert not germany.accepted and germany.outweighed_by == "sweden"
 
 
 def test_a_country_in_a_list_counts_for_a_part_of_its_sentence() -> None:
