@@ -6,7 +6,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import BASE_URL, write_article
@@ -127,6 +127,7 @@ def test_any_text_searches_without_error(client, text: str) -> None:  # type: ig
 
 
 @given(st.lists(st.text(), max_size=4))
+@example([" a b  c\t_d__e_ ", "F\u00a0G — h,i ", "_", " ", ""])  # lone spaces, runs, "_"
 def test_the_words_of_a_text_are_its_words_lowered_one_space_apart(parts: list[str]) -> None:
     """What the word index holds for an article: each word as topics find words, lowered."""
     assert words(parts) == " ".join(WORD.findall(" ".join(parts).lower()))
