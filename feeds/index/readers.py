@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from .. import collection, reasons
@@ -55,8 +58,14 @@ _worker: tuple[Matcher, str] | None = None
 
 
 def _start_worker(taxonomy: Taxonomy, fingerprint: str) -> None:
+    """A spawned process: it builds its own matcher from the topics."""
+    _keep_worker(Matcher(taxonomy), fingerprint)
+
+
+def _keep_worker(matcher: Matcher, fingerprint: str) -> None:
+    """A forked process: it holds the matcher this one built, with every module imported."""
     global _worker
-    _worker = (Matcher(taxonomy), fingerprint)
+    _worker = (matcher, fingerprint)
 
 
 def _work(root: Path, entries: list[FileEntry]) -> list[Read]:
@@ -94,13 +103,12 @@ class Readers:
             for chunk in chunks:
                 yield read_and_tag(self.root, chunk, matcher, fingerprint)
             return
-        context = get_context("spawn")  # never fork a process that runs threads
+        context, start, args = _pool_start(taxonomy, matcher, fingerprint)
         done = 0
         try:
             with _package_first(), ProcessPoolExecutor(
                 workers, mp_context=context,
-                initializer=_start_worker,  # type: ignore[arg-type]  # typeshed wants no arguments
-                initargs=(taxonomy, fingerprint),  # type: ignore[arg-type]
+                initializer=start, initargs=args,
             ) as pool:  # fmt: skip
                 for results in pool.map(_work, [self.root] * len(chunks), chunks):
                     done += 1
@@ -109,3 +117,20 @@ class Readers:
             log.warning("parallel indexing failed (%s); indexing in one process", exc)
             for chunk in chunks[done:]:
                 yield read_and_tag(self.root, chunk, matcher, fingerprint)
+
+
+def _pool_start(
+    taxonomy: Taxonomy, matcher: Matcher, fingerprint: str
+) -> tuple[BaseContext, Callable[..., None], tuple[object, ...]]:
+    """How the pool's processes start: the context, and what each runs first with what."""
+    if _may_fork():  # started in a moment, imports and matcher already made
+        return get_context("fork"), _keep_worker, (matcher, fingerprint)
+    return get_context("spawn"), _start_worker, (taxonomy, fingerprint)  # never fork threads
+
+
+def _may_fork() -> bool:
+    """Whether the pool may start by forking this process: where the system can, and only
+    while this process runs no other thread (a lock another thread held at the fork would
+    stay held in the copy). A one-off command indexing from nothing is such a process; a
+    server's worker, with its watcher and request threads, spawns its pool instead."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
