@@ -383,6 +383,8 @@ ABOUTNESS = [
     ("one_paragraph_shared_with_another_place.txt", ("united-states",), ("canada", "australia")),
     ("comes_back_to_a_place.txt", ("sweden", "germany"), ()),
     ("fixture_list.txt", ("ireland",), ("cyprus", "israel", "france", "switzerland")),
+    ("building_society_and_parliament.txt", ("united-kingdom",), ()),
+    ("building_society_alone.txt", (), ("united-kingdom",)),
 ]
 
 
