@@ -32,6 +32,8 @@ FULL_SENTENCE = 6
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
 # ...unless the full stop ends an abbreviation: "U.S. And Canada", "Mr. Smith".
 ABBREVIATION = re.compile(r"(?:\b[A-Z]\.)+$|\b(?:Mr|Mrs|Ms|Dr|St|Sen|Rep|Gov|Gen|No|Co|Inc|Jr)\.$")
+# A match's score as results give it: "Hereford 1-1 Doncaster", not "2.50" or "1987-88".
+SCORE = re.compile(r"(?<![\d.,])\d{1,2}-\d{1,2}(?![\d.,-])")
 
 
 def fold(word: str) -> str:
@@ -71,6 +73,7 @@ class Mention:
     sentence: int = 0  # the sentence's number in the article, the title being 0
     subject: bool = False  # opens its sentence ("China is seen as...", "Spanish movie X won")
     opponent: bool = False  # the other side in a match ("lost to Wales"): never counted
+    result: bool = False  # an ambiguous name beside a score ("Hereford 1-1 Doncaster"): a team
 
     @property
     def unit(self) -> int:
@@ -189,6 +192,8 @@ class Verdict:
         subjects = {m.unit: m.field for m in self.mentions if m.subject and m.field != "title"}
         if subjects:
             lines.append(f"  the subject of {_subject_of(list(subjects.values()))}")
+        if any(m.result for m in self.mentions):
+            lines.append("  named beside a match's score: a team of the place")
         if self.coverage:
             lines.append(f"  {self.coverage:.0%} of the story's words are about it")
         if self.dedicated:
@@ -254,6 +259,17 @@ def _substantial(mentions: list[Mention]) -> bool:
         or len({m.paragraph for m in mentions}) > 2
         or len({m.unit for m in mentions if m.subject}) > 1
     )
+
+
+def _goals(words: list[str]) -> bool:
+    """Whether two words are the numbers of a score."""
+    return len(words) == 2 and all(w.isdigit() and len(w) <= 2 for w in words)
+
+
+def _in_result(words: list[str], i: int, size: int) -> bool:
+    """Whether the words at ``i`` are a side in a result line ("Hereford 1-1 Doncaster"):
+    a name beside a score is a team, whatever else the word may be."""
+    return _goals(words[max(0, i - 2) : i]) or _goals(words[i + size : i + size + 2])
 
 
 def sentences(text: str) -> list[str]:
@@ -379,6 +395,7 @@ class Matcher:
         exact, folded = self._exact, self._folded
         found: list[Mention] = []
         i, count = 0, len(words)
+        scored = "-" in text and SCORE.search(text) is not None
         while i < count:
             if words[i] not in exact and lowered[i] not in folded:
                 i += 1  # the common case, decided without a call
@@ -396,18 +413,20 @@ class Matcher:
             opponent = self._opponent(lowered, i)
             weak = money or company or opponent
             subject = i < SUBJECT_WORDS
+            result = scored and _in_result(words, i, size)
             found += [
                 Mention(
                     h.slug,
                     h.term,
                     place,
-                    h.weak or weak,
+                    (h.weak and not result) or weak,
                     paragraph,
                     money,
                     company,
                     sentence,
                     subject,
                     opponent,
+                    h.weak and result,
                 )
                 for h in hits
             ]

@@ -385,6 +385,8 @@ ABOUTNESS = [
     ("fixture_list.txt", ("ireland",), ("cyprus", "israel", "france", "switzerland")),
     ("building_society_and_parliament.txt", ("united-kingdom",), ()),
     ("building_society_alone.txt", (), ("united-kingdom",)),
+    ("result_line.txt", ("england", "united-kingdom"), ()),
+    ("town_beside_a_number.txt", (), ("england", "united-kingdom")),
 ]
 
 
@@ -397,6 +399,12 @@ def test_a_story_is_in_the_places_it_is_about(
     found = topics_of(name)
     assert set(inside) <= set(found), found
     assert not set(outside) & set(found), found
+
+
+def test_a_name_beside_a_score_is_a_team_and_the_explanation_says_so() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "result_line.txt"))["england"]
+    assert [m.term for m in verdict.mentions] == ["Grimsby"] and not verdict.unconfirmed
+    assert "  named beside a match's score: a team of the place" in verdict.evidence()
 
 
 def test_a_dedicated_paragraph_counts_by_the_share_of_the_story_it_fills() -> None:
