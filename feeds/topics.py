@@ -99,6 +99,7 @@ class Verdict:
     # and the score it would have needed (the `share` of the leading place's).
     outweighed_by: str | None = None
     share_floor: float = 0.0
+    headed: bool = False  # the headline opens with the leading place, so the floor is higher
     leading: bool = False  # the place the article mentions most: its score has the bonus
     # The share of the story's words about the place, and the share that makes it about it.
     coverage: float = 0.0
@@ -135,9 +136,10 @@ class Verdict:
         if self.score < self.threshold:
             return f"score {self.score:g} is below the threshold {self.threshold:g}"
         if self.outweighed_by is not None:
+            about = "the headline's subject" if self.headed else "what the story is about"
             return (
                 f"a passing mention: score {self.score:g} is under {self.share_floor:g}, "
-                f"the share needed beside {self.outweighed_by}, what the story is about"
+                f"the share needed beside {self.outweighed_by}, {about}"
             )
         return f"score {self.score:g} reaches the threshold {self.threshold:g}"
 
@@ -162,6 +164,7 @@ class Verdict:
             "via_child": self.via_child,
             "leading": self.leading,
             "outweighed_by": self.outweighed_by,
+            "headed": self.headed,
             "coverage": round(self.coverage, 3),
             "dedicated": self.dedicated,
             "recurring": self.recurring,
@@ -248,6 +251,11 @@ def _subject_of(fields: list[str]) -> str:
 def _in_title(mentions: Iterable[Mention]) -> bool:
     """Whether the title names the topic: a place in the headline is never a passing mention."""
     return any(m.field == "title" for m in mentions)
+
+
+def _heads(mentions: Iterable[Mention]) -> bool:
+    """Whether the headline opens with the place ("Japan trade surplus widens"): its subject."""
+    return any(m.field == "title" and m.subject for m in mentions)
 
 
 def _substantial(mentions: list[Mention]) -> bool:
@@ -493,6 +501,7 @@ class Matcher:
             dedicated[slug] = self._dedicated(slug, mentions, in_sentences, within)
             recurring[slug] = self._recurring(slug, mentions, sizes, matches)
         leading = self._leading(scores, by_topic)
+        headed = bool(leading) and _heads(by_topic[leading[0]])
         declared = {s for s in article.declared_topics if s in self.taxonomy}
         verdicts: dict[str, Verdict] = {}
         for slug in by_topic.keys() | unconfirmed.keys() | declared:
@@ -505,9 +514,16 @@ class Matcher:
                 declared=slug in declared,
                 unconfirmed=tuple(unconfirmed.get(slug, ())),
                 outweighed_by=self._outweighed(
-                    slug, score, leading, scores, by_topic.get(slug, []), recurring.get(slug, 0)
+                    slug,
+                    score,
+                    leading,
+                    scores,
+                    by_topic.get(slug, []),
+                    recurring.get(slug, 0),
+                    headed,
                 ),
-                share_floor=round(self._share_floor(leading, scores), 2),
+                share_floor=round(self._share_floor(leading, scores, headed), 2),
+                headed=headed,
                 leading=slug in leading,
                 coverage=coverage.get(slug, 0.0),
                 coverage_floor=self._coverage_floor(slug),
@@ -674,6 +690,7 @@ class Matcher:
         scores: dict[str, float],
         mentions: list[Mention],
         recurring: int = 0,
+        headed: bool = False,
     ) -> str | None:
         """The leading place, when this place scores too little beside it, unless the title
         names it or the story keeps coming back to it."""
@@ -681,10 +698,15 @@ class Matcher:
             return None
         if recurring:
             return None
-        return leading[0] if score < self._share_floor(leading, scores) else None
+        return leading[0] if score < self._share_floor(leading, scores, headed) else None
 
-    def _share_floor(self, leading: tuple[str, ...], scores: dict[str, float]) -> float:
-        return self.scoring.share * scores[leading[0]] if leading else 0.0
+    def _share_floor(
+        self, leading: tuple[str, ...], scores: dict[str, float], headed: bool = False
+    ) -> float:
+        """The score a place needs beside the leading place: more when the headline opens
+        with the leading place."""
+        share = self.scoring.headline_share if headed else 0.0
+        return max(share, self.scoring.share) * scores[leading[0]] if leading else 0.0
 
     def _lift_parents(self, verdicts: dict[str, Verdict]) -> dict[str, Verdict]:
         """A parent holds every article of its accepted children."""

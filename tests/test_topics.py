@@ -298,7 +298,10 @@ def test_explain_shows_terms_places_score_threshold_and_verdict() -> None:
     assert "  71% of the story's words are about it\n" in output
     assert "  KCNA: lead 2, body 1\n" in output
     assert "  North Korea: title 1, summary 2, lead 1, body 4\n" in output
-    assert "ukraine (Ukraine): out, a passing mention: score 3.77 is under 11.15" in output
+    assert (
+        "ukraine (Ukraine): out, a passing mention: score 3.77 is under 17.34, "
+        "the share needed beside korea, the headline's subject\n"
+    ) in output
     assert output.index("north-korea (North Korea)") < output.index("ukraine (Ukraine)")
 
 
@@ -450,6 +453,20 @@ def test_the_paragraph_and_recurring_rules_can_be_turned_off(tmp_path: Path) -> 
     germany = matcher.verdicts(read(ARTICLES / "comes_back_to_a_place.txt"))["germany"]
     assert not canada.accepted and canada.dedicated == 0
     assert not germany.accepted and germany.outweighed_by == "sweden"
+
+
+def test_a_headline_that_opens_with_a_place_raises_the_share_the_others_need(
+    tmp_path: Path,
+) -> None:
+    article = read(ARTICLES / "headline_opens_with_a_place.txt")
+    verdict = MATCHER.verdicts(article)["united-states"]
+    assert verdict.headed and verdict.outweighed_by == "japan" and not verdict.accepted
+    assert verdict.reason.endswith("the share needed beside japan, the headline's subject")
+    settings = tmp_path / "topics.toml"
+    settings.write_text("[settings]\nheadline_share = 0\n", encoding="utf-8")
+    assert Matcher(load_taxonomy(settings)).verdicts(article)["united-states"].accepted
+    unheaded = replace(article, title="Trade surplus widens as Japan exports rise")
+    assert MATCHER.verdicts(unheaded)["united-states"].accepted
 
 
 def test_a_country_in_a_list_counts_for_a_part_of_its_sentence() -> None:
