@@ -390,6 +390,7 @@ ABOUTNESS = [
     ("building_society_alone.txt", (), ("united-kingdom",)),
     ("result_line.txt", ("england", "united-kingdom"), ()),
     ("town_beside_a_number.txt", (), ("england", "united-kingdom")),
+    ("team_by_its_nickname.txt", ("south-africa",), ()),
 ]
 
 
