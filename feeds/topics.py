@@ -28,6 +28,8 @@ SUBJECT_WORDS = 2
 # A sentence of fewer words is a line of a table or a list of results ("4 Marat Safin (Russia)",
 # "Cyprus v Israel."), not a sentence that tells of the place.
 FULL_SENTENCE = 6
+# A club named after its city has at most this many words before the city ("Red Star Belgrade").
+CLUB_WORDS = 2
 # Where a sentence may end: after . ! or ? (and a closing quote), before a capital or a digit.
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
 # ...unless the full stop ends an abbreviation: "U.S. And Canada", "Mr. Smith".
@@ -418,7 +420,7 @@ class Matcher:
             after = words[i + size] if i + size < count else ""
             money = after.lower() in self._currencies
             company = after in self._companies
-            opponent = self._opponent(lowered, i)
+            opponent = self._opponent(words, lowered, i)
             weak = money or company or opponent
             subject = i < SUBJECT_WORDS
             result = scored and _in_result(words, i, size)
@@ -441,10 +443,21 @@ class Matcher:
             i += size
         return found
 
-    def _opponent(self, lowered: list[str], i: int) -> bool:
+    def _opponent(self, words: list[str], lowered: list[str], i: int) -> bool:
         """Whether the words before ``i`` make the place the opponent in a match: "beat
-        Italy", "lost to Wales", "draw with the Irish"."""
-        start = i - 1 if i and lowered[i - 1] == "the" else i
+        Italy", "lost to Wales", "draw with the Irish", and a club named after its city
+        ("beating Partizan Belgrade", "lost to Red Star Belgrade")."""
+        start = i
+        while start > max(0, i - CLUB_WORDS) and words[start - 1][:1].isupper():
+            if self._beaten(lowered, start):
+                return True
+            start -= 1
+        return self._beaten(lowered, start)
+
+    def _beaten(self, lowered: list[str], start: int) -> bool:
+        """Whether the words before ``start`` are those of an opponent: "beat", "lost to"."""
+        if start and lowered[start - 1] == "the":
+            start -= 1
         return any(
             tuple(lowered[start - n : start]) in self._opponents for n in (1, 2) if start >= n
         )

@@ -391,6 +391,7 @@ ABOUTNESS = [
     ("result_line.txt", ("england", "united-kingdom"), ()),
     ("town_beside_a_number.txt", (), ("england", "united-kingdom")),
     ("team_by_its_nickname.txt", ("south-africa",), ()),
+    ("opponent_club_named_after_its_city.txt", ("england", "united-kingdom"), ("serbia",)),
 ]
 
 
@@ -409,6 +410,12 @@ def test_a_name_beside_a_score_is_a_team_and_the_explanation_says_so() -> None:
     verdict = MATCHER.verdicts(read(ARTICLES / "result_line.txt"))["england"]
     assert [m.term for m in verdict.mentions] == ["Grimsby"] and not verdict.unconfirmed
     assert "  named beside a match's score: a team of the place" in verdict.evidence()
+
+
+def test_a_club_named_after_its_city_is_an_opponent_too() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "opponent_club_named_after_its_city.txt"))["serbia"]
+    assert not verdict.mentions and [m.opponent for m in verdict.unconfirmed] == [True]
+    assert "  Belgrade: summary 1 (the opponent in a match: not counted)" in verdict.evidence()
 
 
 def test_a_dedicated_paragraph_counts_by_the_share_of_the_story_it_fills() -> None:
