@@ -361,6 +361,7 @@ ABOUTNESS = [
     ("opponent_named_once.txt", ("wales", "united-kingdom"), ("italy", "scotland")),
     ("surname.txt", (), ("ireland", "england", "united-kingdom")),
     ("swiss_army_knife.txt", (), ("switzerland",)),
+    ("swiss_army_knife_in_a_list.txt", (), ("switzerland",)),
     ("party_and_minister.txt", ("united-kingdom",), ()),
     ("club.txt", ("england", "united-kingdom"), ()),
     ("city_in_two_countries.txt", ("spain",), ("venezuela",)),
