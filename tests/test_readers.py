@@ -18,14 +18,14 @@ from feeds.topics import Matcher
 # Run in a process of its own, with no thread but the main one unless told to start one:
 # which start method the pool took, and every row it gave, pickled to standard output.
 POOL = """
-import pickle, sys, threading
+import multiprocessing, os, pickle, signal, sys, threading
 from pathlib import Path
 from feeds.collection import scan
 from feeds.index import readers
 from feeds.taxonomy import load_taxonomy
 from feeds.topics import Matcher
 
-root, busy = Path(sys.argv[1]), sys.argv[2] == "busy"
+root, busy, kill = Path(sys.argv[1]), sys.argv[2] == "busy", sys.argv[3] == "kill"
 if busy:  # a thread that runs while the pool starts, as a server's watcher does
     stop = threading.Event()
     threading.Thread(target=stop.wait, daemon=True).start()
@@ -35,8 +35,14 @@ readers.get_context = lambda method: methods.append(method) or original(method)
 readers.CHUNK = 7  # several chunks, for several processes
 taxonomy = load_taxonomy()
 entries, _ = scan(root)
-rows = [stored for chunk in readers.Readers(root, parallel_from=1).read(
-    entries, taxonomy, Matcher(taxonomy), "fingerprint") for _, stored in chunk]
+rows = []
+for chunk in readers.Readers(root, parallel_from=1).read(
+        entries, taxonomy, Matcher(taxonomy), "fingerprint"):
+    rows += [stored for _, stored in chunk]
+    if kill:  # every process of the pool killed after the first chunk: the rest in this one
+        kill = False
+        for process in multiprocessing.active_children():
+            os.kill(process.pid, signal.SIGKILL)
 sys.stdout.buffer.write(pickle.dumps((methods, rows)))
 """
 
@@ -48,11 +54,9 @@ STORIES = [
 ]
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    root = tmp_path / "collection"
+def write_folder(root: Path, count: int) -> Path:
     root.mkdir()
-    for n in range(30):
+    for n in range(count):
         city, summary = STORIES[n % len(STORIES)]
         (root / f"{n:03d}_{n:016x}.txt").write_text(
             f"---\ndate: 2025-01-{n % 28 + 1:02d}\n---\nNews from {city} {n}\n\n{summary}\n"
@@ -62,13 +66,19 @@ def folder(tmp_path: Path) -> Path:
     return root
 
 
-def pooled(root: Path, busy: bool) -> tuple[list[str], list[object]]:
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    return write_folder(tmp_path / "collection", 30)
+
+
+def pooled(root: Path, busy: bool, kill: bool = False) -> tuple[list[str], list[object], str]:
     done = subprocess.run(
-        [sys.executable, "-c", POOL, str(root), "busy" if busy else "quiet"],
+        [sys.executable, "-c", POOL, str(root), "busy" if busy else "quiet",
+         "kill" if kill else "spare"],
         capture_output=True, check=True, timeout=120,
     )  # fmt: skip
-    found: tuple[list[str], list[object]] = pickle.loads(done.stdout)  # noqa: S301  # ours
-    return found
+    methods, rows = pickle.loads(done.stdout)  # noqa: S301  # ours
+    return methods, rows, done.stderr.decode()
 
 
 def in_one_process(root: Path) -> list[object]:
@@ -80,7 +90,18 @@ def in_one_process(root: Path) -> list[object]:
 @pytest.mark.parametrize(("busy", "method"), [(False, "fork"), (True, "spawn")],
                          ids=["no-other-thread-forks", "a-running-thread-spawns"])  # fmt: skip
 def test_the_pool_gives_the_rows_one_process_gives(folder: Path, busy: bool, method: str) -> None:
-    methods, rows = pooled(folder, busy)
+    methods, rows, _ = pooled(folder, busy)
     assert methods == [method]
     assert rows == in_one_process(folder)
     assert len(rows) == 31 and sum(row[5] is None for row, _ in rows) == 1  # the bad file: no id
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["forked", "spawned"])
+def test_a_killed_pool_leaves_the_rest_to_this_process(tmp_path: Path, busy: bool) -> None:
+    """Every process of the pool killed (SIGKILL) after the first chunk: the other chunks are
+    read in the indexing process, and the rows are whole, in order, as one process gives them.
+    (Enough files that the pool is still at work when it is killed: 86 chunks.)"""
+    folder = write_folder(tmp_path / "collection", 600)
+    _, rows, log = pooled(folder, busy, kill=True)
+    assert "parallel indexing failed" in log
+    assert rows == in_one_process(folder)
