@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from conftest import SHARED, app_settings, write_article
-from feeds.compose import archive_pages
+from feeds.compose import ARCHIVE_FORMAT, archive_pages
 from feeds.dates import distinct_seconds
 from feeds.models import Selection
 from feeds.render import FORMATS
@@ -49,8 +49,8 @@ def feed_urls(snap) -> Iterator[str]:  # type: ignore[no-untyped-def]
     for selection in selections:
         for ext in FORMATS:
             yield feed_path(selection, ext) + "?limit=100"
-            for page in range(1, archive_pages(len(snap.select(selection))) + 1):
-                yield archive_path(selection, page, ext)
+        for page in range(1, archive_pages(len(snap.select(selection))) + 1):
+            yield archive_path(selection, page, ARCHIVE_FORMAT)
 
 
 def assert_distinct_dates(client, snap) -> int:  # type: ignore[no-untyped-def]
