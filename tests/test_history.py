@@ -12,6 +12,7 @@ from lxml import etree
 from conftest import BASE_URL, MARKETS, app_settings, write_article
 
 FH = "http://purl.org/syndication/history/1.0"
+ATOM = "http://www.w3.org/2005/Atom"
 COUNT = 47
 
 
@@ -91,6 +92,25 @@ def test_archive_documents_are_marked_and_linked(history_app) -> None:
     newest = links(feedparser.parse(client.get("/feeds/markets.atom").data))
     assert newest["prev-archive"] == f"{BASE_URL}/feeds/markets/archive/2.atom"
     assert response.cache_control.max_age >= 7 * 24 * 3600
+
+
+def test_archive_items_give_their_published_date_only_when_it_is_not_the_updated_one(
+    history_app, tmp_path: Path
+) -> None:
+    write_article(tmp_path / "c", "a03_0000000000000003.txt", "Market report 3",
+                  "The market moved on day 3.", "Markets were busy.",
+                  date="2024-01-04T00:00:00Z", updated="2024-03-01T00:00:00Z")  # fmt: skip
+    assert history_app.extensions["feeds"].refresh()
+    page = history_app.test_client().get("/feeds/markets/archive/1.atom").data
+    entries = etree.fromstring(page).findall(f"{{{ATOM}}}entry")
+    dated = {e.findtext(f"{{{ATOM}}}title"): e.findtext(f"{{{ATOM}}}published") for e in entries}
+    assert dated.pop("Market report 3") == "2024-01-04T00:00:00+00:00"
+    assert set(dated.values()) == {None}
+    # A reader has the one date of each item all the same.
+    parsed = feedparser.parse(page)
+    assert all(entry.updated_parsed for entry in parsed.entries)
+    feed = etree.fromstring(history_app.test_client().get("/feeds/markets.atom").data)
+    assert all(e.find(f"{{{ATOM}}}published") is not None for e in feed.iter(f"{{{ATOM}}}entry"))
 
 
 def test_rss_history_links_come_before_the_items(history_app) -> None:
