@@ -78,13 +78,14 @@ def changed_feeds(change: Change) -> dict[str, str]:
     return changed
 
 
+ITEMS = "items"  # the items or the name differ: every format
 ARCHIVE = "archive"  # only the archive pages differ, which some formats do not link
 
 
 def _differs(change: Change, selection: Selection) -> str | None:
     """Whether a selection's subscription documents differ, from what they are made of: the
-    items shown, the archive pages linked, the names (None: they do not; :data:`ARCHIVE`:
-    only in the archive pages they link). Every format is made of the same.
+    items shown, the archive pages linked, the names (None: they do not; :data:`ITEMS`: in
+    every format; :data:`ARCHIVE`: only in the archive pages they link).
 
     (Rendering the old document again is no way to tell: an edited article's text is read
     from the index, which already holds the new text.)
@@ -95,7 +96,7 @@ def _differs(change: Change, selection: Selection) -> str | None:
     limit = after.config.feed_items
     old, new = before.select(selection), after.select(selection)
     if _items_differ(change, old[:limit], new[:limit], selection):
-        return "items"
+        return ITEMS
     pages = archive_pages(len(before.slots(selection))), archive_pages(len(after.slots(selection)))
     return ARCHIVE if pages[0] != pages[1] else None
 

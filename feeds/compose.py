@@ -268,14 +268,11 @@ def links_archive(extension: str) -> bool:
 
 def history_links(snap: Snapshot, request: FeedRequest, count: int) -> tuple[FeedLink, ...]:
     """RFC 5005 links: archive and paging relations of a document. Archive pages are in
-    :data:`ARCHIVE_FORMAT`; the subscription document, of any format, is ``current``."""
+    :data:`ARCHIVE_FORMAT`, and so is their ``current`` document; the RSS feed links them."""
     media_type = FORMATS[request.extension].link_type
     archive_type = FORMATS[ARCHIVE_FORMAT].link_type
     pages = archive_pages(count)
     current = FeedRequest(request.selection, request.extension, snap.config.feed_items)
-    if request.page:  # an archive page's feed is the subscription document in its format
-        current = FeedRequest(request.selection, ARCHIVE_FORMAT, snap.config.feed_items)
-        media_type = archive_type
 
     def page(number: int) -> tuple[str, str]:
         return FeedRequest(request.selection, ARCHIVE_FORMAT, request.limit, page=number).url(
