@@ -201,11 +201,13 @@ def test_damage_found_while_serving_is_healed(settings, caplog) -> None:  # type
             handle.write(random.Random(3).randbytes(max(size - 4096, 8192)))
         live.store.reopen()  # a connection without pages cached from before the damage
         every_item_has_its_text(app)  # texts come from the files meanwhile
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # generous: a busy machine is slow, a hang still fails
         while not list(database.parent.glob("index.sqlite3.damaged-*")):
             assert time.monotonic() < deadline, "the damaged index was never rebuilt"
             time.sleep(0.05)
-        while live.store.damaged or live.store.pending:
+        # Refilling lasts from the move aside until every file is stored again: between
+        # batches of files nothing may be pending, and the index is not yet whole.
+        while live.store.damaged or live.store.refilling or live.store.pending:
             assert time.monotonic() < deadline, "the rebuilt index was never written"
             time.sleep(0.05)
         every_item_has_its_text(app)
