@@ -71,6 +71,10 @@ class Scoring:
     leading: float = 2.0
     # A place or region scoring under this share of the leading place is a passing mention.
     share: float = 0.45
+    # ...or under this share when the headline opens with the leading place: a story whose
+    # headline is about a place is about it, and the places of its asides need more; 0 keeps
+    # `share` for every story.
+    headline_share: float = 0.0
     # ...unless this many full sentences name it (the title and the summary count as one
     # each): a place the story comes back to that often is not named in passing; 0 turns
     # this off.

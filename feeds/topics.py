@@ -28,10 +28,14 @@ SUBJECT_WORDS = 2
 # A sentence of fewer words is a line of a table or a list of results ("4 Marat Safin (Russia)",
 # "Cyprus v Israel."), not a sentence that tells of the place.
 FULL_SENTENCE = 6
+# A club named after its city has at most this many words before the city ("Red Star Belgrade").
+CLUB_WORDS = 2
 # Where a sentence may end: after . ! or ? (and a closing quote), before a capital or a digit.
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
 # ...unless the full stop ends an abbreviation: "U.S. And Canada", "Mr. Smith".
 ABBREVIATION = re.compile(r"(?:\b[A-Z]\.)+$|\b(?:Mr|Mrs|Ms|Dr|St|Sen|Rep|Gov|Gen|No|Co|Inc|Jr)\.$")
+# A match's score as results give it: "Hereford 1-1 Doncaster", not "2.50" or "1987-88".
+SCORE = re.compile(r"(?<![\d.,])\d{1,2}-\d{1,2}(?![\d.,-])")
 
 
 def fold(word: str) -> str:
@@ -71,6 +75,7 @@ class Mention:
     sentence: int = 0  # the sentence's number in the article, the title being 0
     subject: bool = False  # opens its sentence ("China is seen as...", "Spanish movie X won")
     opponent: bool = False  # the other side in a match ("lost to Wales"): never counted
+    result: bool = False  # an ambiguous name beside a score ("Hereford 1-1 Doncaster"): a team
 
     @property
     def unit(self) -> int:
@@ -96,6 +101,7 @@ class Verdict:
     # and the score it would have needed (the `share` of the leading place's).
     outweighed_by: str | None = None
     share_floor: float = 0.0
+    headed: bool = False  # the headline opens with the leading place, so the floor is higher
     leading: bool = False  # the place the article mentions most: its score has the bonus
     # The share of the story's words about the place, and the share that makes it about it.
     coverage: float = 0.0
@@ -132,9 +138,10 @@ class Verdict:
         if self.score < self.threshold:
             return f"score {self.score:g} is below the threshold {self.threshold:g}"
         if self.outweighed_by is not None:
+            about = "the headline's subject" if self.headed else "what the story is about"
             return (
                 f"a passing mention: score {self.score:g} is under {self.share_floor:g}, "
-                f"the share needed beside {self.outweighed_by}, what the story is about"
+                f"the share needed beside {self.outweighed_by}, {about}"
             )
         return f"score {self.score:g} reaches the threshold {self.threshold:g}"
 
@@ -159,6 +166,7 @@ class Verdict:
             "via_child": self.via_child,
             "leading": self.leading,
             "outweighed_by": self.outweighed_by,
+            "headed": self.headed,
             "coverage": round(self.coverage, 3),
             "dedicated": self.dedicated,
             "recurring": self.recurring,
@@ -189,6 +197,8 @@ class Verdict:
         subjects = {m.unit: m.field for m in self.mentions if m.subject and m.field != "title"}
         if subjects:
             lines.append(f"  the subject of {_subject_of(list(subjects.values()))}")
+        if any(m.result for m in self.mentions):
+            lines.append("  named beside a match's score: a team of the place")
         if self.coverage:
             lines.append(f"  {self.coverage:.0%} of the story's words are about it")
         if self.dedicated:
@@ -245,6 +255,11 @@ def _in_title(mentions: Iterable[Mention]) -> bool:
     return any(m.field == "title" for m in mentions)
 
 
+def _heads(mentions: Iterable[Mention]) -> bool:
+    """Whether the headline opens with the place ("Japan trade surplus widens"): its subject."""
+    return any(m.field == "title" and m.subject for m in mentions)
+
+
 def _substantial(mentions: list[Mention]) -> bool:
     """Named in the title or the summary, in three paragraphs or more, or the subject of two
     sentences: what a story is mostly about is in its headline or opening, runs through it,
@@ -254,6 +269,17 @@ def _substantial(mentions: list[Mention]) -> bool:
         or len({m.paragraph for m in mentions}) > 2
         or len({m.unit for m in mentions if m.subject}) > 1
     )
+
+
+def _goals(words: list[str]) -> bool:
+    """Whether two words are the numbers of a score."""
+    return len(words) == 2 and all(w.isdigit() and len(w) <= 2 for w in words)
+
+
+def _in_result(words: list[str], i: int, size: int) -> bool:
+    """Whether the words at ``i`` are a side in a result line ("Hereford 1-1 Doncaster"):
+    a name beside a score is a team, whatever else the word may be."""
+    return _goals(words[max(0, i - 2) : i]) or _goals(words[i + size : i + size + 2])
 
 
 def sentences(text: str) -> list[str]:
@@ -379,6 +405,7 @@ class Matcher:
         exact, folded = self._exact, self._folded
         found: list[Mention] = []
         i, count = 0, len(words)
+        scored = "-" in text and SCORE.search(text) is not None
         while i < count:
             if words[i] not in exact and lowered[i] not in folded:
                 i += 1  # the common case, decided without a call
@@ -393,31 +420,44 @@ class Matcher:
             after = words[i + size] if i + size < count else ""
             money = after.lower() in self._currencies
             company = after in self._companies
-            opponent = self._opponent(lowered, i)
+            opponent = self._opponent(words, lowered, i)
             weak = money or company or opponent
             subject = i < SUBJECT_WORDS
+            result = scored and _in_result(words, i, size)
             found += [
                 Mention(
                     h.slug,
                     h.term,
                     place,
-                    h.weak or weak,
+                    (h.weak and not result) or weak,
                     paragraph,
                     money,
                     company,
                     sentence,
                     subject,
                     opponent,
+                    h.weak and result,
                 )
                 for h in hits
             ]
             i += size
         return found
 
-    def _opponent(self, lowered: list[str], i: int) -> bool:
+    def _opponent(self, words: list[str], lowered: list[str], i: int) -> bool:
         """Whether the words before ``i`` make the place the opponent in a match: "beat
-        Italy", "lost to Wales", "draw with the Irish"."""
-        start = i - 1 if i and lowered[i - 1] == "the" else i
+        Italy", "lost to Wales", "draw with the Irish", and a club named after its city
+        ("beating Partizan Belgrade", "lost to Red Star Belgrade")."""
+        start = i
+        while start > max(0, i - CLUB_WORDS) and words[start - 1][:1].isupper():
+            if self._beaten(lowered, start):
+                return True
+            start -= 1
+        return self._beaten(lowered, start)
+
+    def _beaten(self, lowered: list[str], start: int) -> bool:
+        """Whether the words before ``start`` are those of an opponent: "beat", "lost to"."""
+        if start and lowered[start - 1] == "the":
+            start -= 1
         return any(
             tuple(lowered[start - n : start]) in self._opponents for n in (1, 2) if start >= n
         )
@@ -474,6 +514,7 @@ class Matcher:
             dedicated[slug] = self._dedicated(slug, mentions, in_sentences, within)
             recurring[slug] = self._recurring(slug, mentions, sizes, matches)
         leading = self._leading(scores, by_topic)
+        headed = bool(leading) and _heads(by_topic[leading[0]])
         declared = {s for s in article.declared_topics if s in self.taxonomy}
         verdicts: dict[str, Verdict] = {}
         for slug in by_topic.keys() | unconfirmed.keys() | declared:
@@ -486,9 +527,16 @@ class Matcher:
                 declared=slug in declared,
                 unconfirmed=tuple(unconfirmed.get(slug, ())),
                 outweighed_by=self._outweighed(
-                    slug, score, leading, scores, by_topic.get(slug, []), recurring.get(slug, 0)
+                    slug,
+                    score,
+                    leading,
+                    scores,
+                    by_topic.get(slug, []),
+                    recurring.get(slug, 0),
+                    headed,
                 ),
-                share_floor=round(self._share_floor(leading, scores), 2),
+                share_floor=round(self._share_floor(leading, scores, headed), 2),
+                headed=headed,
                 leading=slug in leading,
                 coverage=coverage.get(slug, 0.0),
                 coverage_floor=self._coverage_floor(slug),
@@ -655,6 +703,7 @@ class Matcher:
         scores: dict[str, float],
         mentions: list[Mention],
         recurring: int = 0,
+        headed: bool = False,
     ) -> str | None:
         """The leading place, when this place scores too little beside it, unless the title
         names it or the story keeps coming back to it."""
@@ -662,10 +711,15 @@ class Matcher:
             return None
         if recurring:
             return None
-        return leading[0] if score < self._share_floor(leading, scores) else None
+        return leading[0] if score < self._share_floor(leading, scores, headed) else None
 
-    def _share_floor(self, leading: tuple[str, ...], scores: dict[str, float]) -> float:
-        return self.scoring.share * scores[leading[0]] if leading else 0.0
+    def _share_floor(
+        self, leading: tuple[str, ...], scores: dict[str, float], headed: bool = False
+    ) -> float:
+        """The score a place needs beside the leading place: more when the headline opens
+        with the leading place."""
+        share = self.scoring.headline_share if headed else 0.0
+        return max(share, self.scoring.share) * scores[leading[0]] if leading else 0.0
 
     def _lift_parents(self, verdicts: dict[str, Verdict]) -> dict[str, Verdict]:
         """A parent holds every article of its accepted children."""

@@ -298,7 +298,10 @@ def test_explain_shows_terms_places_score_threshold_and_verdict() -> None:
     assert "  71% of the story's words are about it\n" in output
     assert "  KCNA: lead 2, body 1\n" in output
     assert "  North Korea: title 1, summary 2, lead 1, body 4\n" in output
-    assert "ukraine (Ukraine): out, a passing mention: score 3.77 is under 11.15" in output
+    assert (
+        "ukraine (Ukraine): out, a passing mention: score 3.77 is under 17.34, "
+        "the share needed beside korea, the headline's subject\n"
+    ) in output
     assert output.index("north-korea (North Korea)") < output.index("ukraine (Ukraine)")
 
 
@@ -358,6 +361,7 @@ ABOUTNESS = [
     ("opponent_named_once.txt", ("wales", "united-kingdom"), ("italy", "scotland")),
     ("surname.txt", (), ("ireland", "england", "united-kingdom")),
     ("swiss_army_knife.txt", (), ("switzerland",)),
+    ("swiss_army_knife_in_a_list.txt", (), ("switzerland",)),
     ("party_and_minister.txt", ("united-kingdom",), ()),
     ("club.txt", ("england", "united-kingdom"), ()),
     ("city_in_two_countries.txt", ("spain",), ("venezuela",)),
@@ -383,6 +387,12 @@ ABOUTNESS = [
     ("one_paragraph_shared_with_another_place.txt", ("united-states",), ("canada", "australia")),
     ("comes_back_to_a_place.txt", ("sweden", "germany"), ()),
     ("fixture_list.txt", ("ireland",), ("cyprus", "israel", "france", "switzerland")),
+    ("building_society_and_parliament.txt", ("united-kingdom",), ()),
+    ("building_society_alone.txt", (), ("united-kingdom",)),
+    ("result_line.txt", ("england", "united-kingdom"), ()),
+    ("town_beside_a_number.txt", (), ("england", "united-kingdom")),
+    ("team_by_its_nickname.txt", ("south-africa",), ()),
+    ("opponent_club_named_after_its_city.txt", ("england", "united-kingdom"), ("serbia",)),
 ]
 
 
@@ -395,6 +405,18 @@ def test_a_story_is_in_the_places_it_is_about(
     found = topics_of(name)
     assert set(inside) <= set(found), found
     assert not set(outside) & set(found), found
+
+
+def test_a_name_beside_a_score_is_a_team_and_the_explanation_says_so() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "result_line.txt"))["england"]
+    assert [m.term for m in verdict.mentions] == ["Grimsby"] and not verdict.unconfirmed
+    assert "  named beside a match's score: a team of the place" in verdict.evidence()
+
+
+def test_a_club_named_after_its_city_is_an_opponent_too() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "opponent_club_named_after_its_city.txt"))["serbia"]
+    assert not verdict.mentions and [m.opponent for m in verdict.unconfirmed] == [True]
+    assert "  Belgrade: summary 1 (the opponent in a match: not counted)" in verdict.evidence()
 
 
 def test_a_dedicated_paragraph_counts_by_the_share_of_the_story_it_fills() -> None:
@@ -440,6 +462,20 @@ def test_the_paragraph_and_recurring_rules_can_be_turned_off(tmp_path: Path) -> 
     germany = matcher.verdicts(read(ARTICLES / "comes_back_to_a_place.txt"))["germany"]
     assert not canada.accepted and canada.dedicated == 0
     assert not germany.accepted and germany.outweighed_by == "sweden"
+
+
+def test_a_headline_that_opens_with_a_place_raises_the_share_the_others_need(
+    tmp_path: Path,
+) -> None:
+    article = read(ARTICLES / "headline_opens_with_a_place.txt")
+    verdict = MATCHER.verdicts(article)["united-states"]
+    assert verdict.headed and verdict.outweighed_by == "japan" and not verdict.accepted
+    assert verdict.reason.endswith("the share needed beside japan, the headline's subject")
+    settings = tmp_path / "topics.toml"
+    settings.write_text("[settings]\nheadline_share = 0\n", encoding="utf-8")
+    assert Matcher(load_taxonomy(settings)).verdicts(article)["united-states"].accepted
+    unheaded = replace(article, title="Trade surplus widens as Japan exports rise")
+    assert MATCHER.verdicts(unheaded)["united-states"].accepted
 
 
 def test_a_country_in_a_list_counts_for_a_part_of_its_sentence() -> None:
