@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .compose import FeedRequest, archive_pages, document, title_of
+from .compose import FeedRequest, archive_pages, document, links_archive, title_of
 from .models import Article, Selection
 from .render import FORMATS
 from .snapshot import Snapshot
@@ -69,33 +69,48 @@ def changed_feeds(change: Change) -> dict[str, str]:
     changed = {}
     after = change.after
     for selection in candidate_selections(change):
-        if not _differs(change, selection):
-            continue
+        differs = _differs(change, selection)
         for extension in FORMATS:
+            if differs is None or (differs == ARCHIVE and not links_archive(extension)):
+                continue
             request = FeedRequest(selection, extension, after.config.feed_items)
             changed[request.url(after)] = document(after, request).etag
     return changed
 
 
-def _differs(change: Change, selection: Selection) -> bool:
+ITEMS = "items"  # the items or the name differ: every format
+ARCHIVE = "archive"  # only the archive pages differ, which some formats do not link
+
+
+def _differs(change: Change, selection: Selection) -> str | None:
     """Whether a selection's subscription documents differ, from what they are made of: the
-    items shown, the archive pages linked, the names. Every format is made of the same.
+    items shown, the archive pages linked, the names (None: they do not; :data:`ITEMS`: in
+    every format; :data:`ARCHIVE`: only in the archive pages they link).
 
     (Rendering the old document again is no way to tell: an edited article's text is read
     from the index, which already holds the new text.)
     """
     before, after = change.before, change.after
     if any(slug not in snap.taxonomy for snap in (before, after) for slug in selection.slugs):
-        return False  # a feed that appeared has no subscribers; one that went, no bytes
+        return None  # a feed that appeared has no subscribers; one that went, no bytes
     limit = after.config.feed_items
     old, new = before.select(selection), after.select(selection)
-    if archive_pages(len(before.slots(selection))) != archive_pages(len(after.slots(selection))):
-        return True
-    if not old[:limit] and not new[:limit]:  # an empty feed is dated by the newest change
+    if _items_differ(change, old[:limit], new[:limit], selection):
+        return ITEMS
+    pages = archive_pages(len(before.slots(selection))), archive_pages(len(after.slots(selection)))
+    return ARCHIVE if pages[0] != pages[1] else None
+
+
+def _items_differ(
+    change: Change, old: tuple[Article, ...], new: tuple[Article, ...], selection: Selection
+) -> bool:
+    """Whether the items shown or the feed's name differ."""
+    before, after = change.before, change.after
+    if not old and not new:  # an empty feed is dated by the newest change
         return before.newest_change != after.newest_change
     if title_of(before, selection) != title_of(after, selection):
         return True
-    return [_shown(before, a) for a in old[:limit]] != [_shown(after, a) for a in new[:limit]]
+    return [_shown(before, a) for a in old] != [_shown(after, a) for a in new]
 
 
 def _shown(snap: Snapshot, article: Article) -> tuple[Article, tuple[str, ...]]:

@@ -9,6 +9,10 @@ document holds the newest articles and links to the newest archive page; each
 archive page links to its neighbours both as an archive (``prev-archive``,
 ``next-archive``, ``current``) and as a paged feed (``first``, ``next``,
 ``previous``, ``last``), so a reader can walk back through the whole topic.
+
+Archive pages are published in Atom only (:data:`ARCHIVE_FORMAT`), the format RFC 5005 is
+written for: the RSS feed links to them with their Atom media type, as every RSS reader reads
+Atom. A JSON Feed cannot: its ``next_url`` names another JSON Feed, so it has none.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from .snapshot import Snapshot
 from .urls import archive_path, article_path, feed_path, feed_urn, selection_key, topic_path
 
 ARCHIVE_SIZE = 20
+ARCHIVE_FORMAT = "atom"  # the one format of the archive pages
 ARCHIVE_MAX_AGE = 7 * 24 * 3600
 GZIP_MIN_BYTES = 1024
 
@@ -47,6 +52,10 @@ class FeedRequest:
     limit: int
     query: str = ""  # normalised search text; empty: no search
     page: int = 0  # 0: the subscription document; n >= 1: archive page n
+
+    def __post_init__(self) -> None:
+        if self.page and self.extension != ARCHIVE_FORMAT:
+            raise ValueError(f"archive pages are published as .{ARCHIVE_FORMAT} only")
 
     def url(self, snap: Snapshot) -> str:
         """The canonical absolute URL of this document."""
@@ -228,7 +237,7 @@ def compose(
         article_url=base + article_path("{id}"),
         links=links,
         archive=bool(request.page),
-        next_url=next((link.href for link in links if link.rel == "next"), None),
+        next_url=next_url(links, FORMATS[request.extension].link_type),
         **feed_images(snap),
     )
 
@@ -243,22 +252,39 @@ def feed_images(snap: Snapshot) -> dict[str, FeedImage]:
     return found
 
 
+def next_url(links: tuple[FeedLink, ...], media_type: str) -> str | None:
+    """JSON Feed's ``next_url``: the next page, when it is a document of the same format
+    ("the URL of a feed that provides the next n items", JSON Feed 1.1)."""
+    return next((link.href for link in links if link.rel == "next" and link.type == media_type),
+                None)  # fmt: skip
+
+
+def links_archive(extension: str) -> bool:
+    """Whether a format's subscription documents link the archive pages: the XML formats do,
+    by ``atom:link`` with the pages' type; a JSON Feed's ``next_url`` may only name a JSON
+    Feed (:func:`next_url`)."""
+    return extension == ARCHIVE_FORMAT or FORMATS[extension].link_type.endswith("+xml")
+
+
 def history_links(snap: Snapshot, request: FeedRequest, count: int) -> tuple[FeedLink, ...]:
-    """RFC 5005 links: archive and paging relations of a document."""
+    """RFC 5005 links: archive and paging relations of a document. Archive pages are in
+    :data:`ARCHIVE_FORMAT`, and so is their ``current`` document; the RSS feed links them."""
     media_type = FORMATS[request.extension].link_type
+    archive_type = FORMATS[ARCHIVE_FORMAT].link_type
     pages = archive_pages(count)
     current = FeedRequest(request.selection, request.extension, snap.config.feed_items)
 
-    def page(number: int) -> str:
-        return FeedRequest(request.selection, request.extension, request.limit, page=number).url(
+    def page(number: int) -> tuple[str, str]:
+        return FeedRequest(request.selection, ARCHIVE_FORMAT, request.limit, page=number).url(
             snap
-        )
+        ), archive_type
 
+    head = (current.url(snap), media_type)
     if request.query or (not request.page and request.limit < ARCHIVE_SIZE - 1):
         # Searches and short documents do not hold every article newer than the
         # newest archive page, so they cannot be the head of the history chain.
-        return (FeedLink("first", current.url(snap), media_type),)
-    rels: list[tuple[str, str]] = [("first", current.url(snap))]
+        return (FeedLink("first", *head),)
+    rels: list[tuple[str, tuple[str, str]]] = [("first", head)]
     if pages:
         rels.append(("last", page(1)))
     if not request.page:
@@ -266,13 +292,13 @@ def history_links(snap: Snapshot, request: FeedRequest, count: int) -> tuple[Fee
             rels += [("next", page(pages)), ("prev-archive", page(pages))]
     else:
         n = request.page
-        rels.append(("current", current.url(snap)))
-        rels.append(("previous", page(n + 1) if n < pages else current.url(snap)))
+        rels.append(("current", head))
+        rels.append(("previous", page(n + 1) if n < pages else head))
         if n < pages:
             rels.append(("next-archive", page(n + 1)))
         if n > 1:
             rels += [("next", page(n - 1)), ("prev-archive", page(n - 1))]
-    return tuple(FeedLink(rel, href, media_type) for rel, href in rels)
+    return tuple(FeedLink(rel, href, kind) for rel, (href, kind) in rels)
 
 
 def render_document(

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .compose import (
+    ARCHIVE_FORMAT,
     FeedRequest,
     archive_items,
     archive_modified,
@@ -167,18 +168,20 @@ def feed_documents(
     page: int = 0,
     text_of: Callable[[Article], Story] | None = None,
 ) -> list[Document]:
-    """A selection's subscription feeds (``page`` 0) or an archive page, in every format, one
-    after the other: ``text_of`` may remember the articles' text for the next."""
+    """A selection's subscription feeds (``page`` 0), in every format, one after the other
+    (``text_of`` may remember the articles' text for the next), or an archive page, in its
+    one format."""
     depends_on = None if selection.is_everything else frozenset(selection.slugs)
+    if page:
+        request = FeedRequest(selection, ARCHIVE_FORMAT, snap.config.feed_items, page=page)
+        maker = partial(render_document, snap, request, text_of=text_of)
+        return [Document(archive_path(selection, page, ARCHIVE_FORMAT), maker, depends_on,
+                         False, f"{selection_key(selection)}/{page}")]  # fmt: skip
     docs = []
     for ext in FORMATS:
-        request = FeedRequest(selection, ext, snap.config.feed_items, page=page)
+        request = FeedRequest(selection, ext, snap.config.feed_items)
         maker = partial(render_document, snap, request, text_of=text_of)
-        if not page:
-            docs.append(Document(feed_path(selection, ext), maker, depends_on))
-        else:
-            docs.append(Document(archive_path(selection, page, ext), maker, depends_on, False,
-                                 f"{selection_key(selection)}/{page}"))  # fmt: skip
+        docs.append(Document(feed_path(selection, ext), maker, depends_on))
     return docs
 
 

@@ -33,6 +33,8 @@ from . import overview, topic_lists
 from . import reasons as topic_reasons
 from .changes import surrogate_keys
 from .compose import (
+    ARCHIVE_FORMAT,
+    ARCHIVE_MAX_AGE,
     FeedRequest,
     TextUnavailable,
     archive_pages,
@@ -216,13 +218,18 @@ def feed(name: str) -> Response:
         pages = archive_pages(len(snap.slots(selection)))
         if not 1 <= number <= pages:
             abort(404, f"no archive page {number}: this feed has {pages}")
-        wanted = FeedRequest(selection, match["ext"], snap.config.feed_items, page=number)
+        # Archive pages are in Atom only: the .rss and .json pages once published move there.
+        wanted = FeedRequest(selection, ARCHIVE_FORMAT, snap.config.feed_items, page=number)
     else:
         query = normalise_query(request.args.get("q", ""))
         wanted = FeedRequest(selection, match["ext"], parse_limit(snap), query)
     canonical = wanted.url(snap)
     if canonical != snap.config.base_url + requested_url():
-        return redirect_to(snap, canonical)
+        moved = redirect_to(snap, canonical)
+        if wanted.page:  # as lasting as the page itself
+            moved.cache_control.public = True
+            moved.cache_control.max_age = ARCHIVE_MAX_AGE
+        return moved
     return hub_links(send(document(snap, wanted), depends_on(wanted)), snap.config, canonical)
 
 

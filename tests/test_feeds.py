@@ -212,9 +212,11 @@ def test_reused_entries_give_the_bytes_feedgen_writes_for_the_whole_document(  #
     for selection in [Selection(), *(Selection(all_of=(s,)) for s in snap.taxonomy.topics)]:
         if not snap.select(selection):
             continue
-        for page in range(archive_pages(len(snap.slots(selection))) + 1):
-            requests += [FeedRequest(selection, ext, snap.config.feed_items, page=page)
-                         for ext in ("rss", "atom")]  # fmt: skip
+        requests += [FeedRequest(selection, ext, snap.config.feed_items) for ext in ("rss", "atom")]
+        requests += [
+            FeedRequest(selection, "atom", snap.config.feed_items, page=page)
+            for page in range(1, archive_pages(len(snap.slots(selection))) + 1)
+        ]
     feeds = [(r.extension, compose(snap, r)) for r in requests]
     modules = {"rss": rss, "atom": atom}
     alone = {}

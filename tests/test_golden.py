@@ -13,10 +13,13 @@ from conftest import app_settings
 
 GOLDEN = Path(__file__).parent / "golden"
 DOCUMENTS = ["all.rss", "all.atom", "all.json", "korea.rss", "korea.atom", "korea.json"]
-# RFC 5005 archive pages, of the test collection with enough Korea articles to fill two.
+# RFC 5005 archive pages, of the test collection with enough Korea articles to fill two, and
+# the feeds that lead to them: RSS links the Atom pages, JSON Feed has no next page.
 ARCHIVES = {
     "korea-archive-1.atom": "korea/archive/1.atom",
-    "korea-archive-2.rss": "korea/archive/2.rss",
+    "korea-archive-2.atom": "korea/archive/2.atom",
+    "korea-with-archives.rss": "korea.rss",
+    "korea-with-archives.json": "korea.json",
 }
 
 

@@ -12,6 +12,7 @@ from lxml import etree
 from conftest import BASE_URL, MARKETS, app_settings, write_article
 
 FH = "http://purl.org/syndication/history/1.0"
+ATOM = "http://www.w3.org/2005/Atom"
 COUNT = 47
 
 
@@ -33,31 +34,47 @@ def links(parsed) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("fmt", ["atom", "rss"])
-def test_walking_next_links_collects_every_article(history_app, fmt: str) -> None:
+@pytest.mark.parametrize("rel", ["next", "prev-archive"])
+def test_walking_back_collects_every_article(history_app, fmt: str, rel: str) -> None:
     client = history_app.test_client()
-    url, seen, documents = f"{BASE_URL}/feeds/markets.{fmt}", {}, 0
+    url, seen, versions = f"{BASE_URL}/feeds/markets.{fmt}", {}, []
     while url:
         response = client.get(url.removeprefix(BASE_URL))
         assert response.status_code == 200, url
         parsed = feedparser.parse(response.data)
         assert parsed.bozo == 0
+        versions.append(parsed.version)
         for entry in parsed.entries:
             assert seen.setdefault(entry.id, entry.title) == entry.title
-        url = links(parsed).get("next")
-        documents += 1
-        assert documents < 10, "the next links loop"
+        url = links(parsed).get(rel)
+        assert len(versions) < 10, "the links loop"
     assert sorted(seen.values()) == sorted(f"Market report {n}" for n in range(COUNT))
-    assert documents == 1 + COUNT // 20
+    # The feed in its format, then the archive pages, in Atom whatever the feed's format.
+    assert versions == [{"atom": "atom10", "rss": "rss20"}[fmt]] + ["atom10"] * (COUNT // 20)
 
 
-def test_json_feed_next_url_walks_the_same_way(history_app) -> None:
-    client = history_app.test_client()
-    url, titles = f"{BASE_URL}/feeds/markets.json", set()
-    while url:
-        document = client.get(url.removeprefix(BASE_URL)).get_json(force=True)
-        titles |= {item["title"] for item in document["items"]}
-        url = document.get("next_url")
-    assert len(titles) == COUNT
+def test_rss_feed_links_the_atom_archive_pages_by_their_type(history_app) -> None:
+    body = history_app.test_client().get("/feeds/markets.rss").data
+    channel = etree.fromstring(body).find("channel")
+    found = {(link.get("rel"), link.get("href"), link.get("type"))
+             for link in channel.iterfind("{http://www.w3.org/2005/Atom}link")}  # fmt: skip
+    atom = "application/atom+xml"
+    assert found >= {
+        ("self", f"{BASE_URL}/feeds/markets.rss", "application/rss+xml"),
+        ("first", f"{BASE_URL}/feeds/markets.rss", "application/rss+xml"),
+        ("last", f"{BASE_URL}/feeds/markets/archive/1.atom", atom),
+        ("next", f"{BASE_URL}/feeds/markets/archive/2.atom", atom),
+        ("prev-archive", f"{BASE_URL}/feeds/markets/archive/2.atom", atom),
+    }
+
+
+def test_json_feed_names_no_next_page_it_cannot_give_in_json(history_app) -> None:
+    """JSON Feed's next_url names another JSON Feed; the archive pages are Atom."""
+    document = history_app.test_client().get("/feeds/markets.json").get_json(force=True)
+    assert "next_url" not in document
+    assert [item["title"] for item in document["items"]] == [
+        f"Market report {n}" for n in range(COUNT - 1, COUNT - 21, -1)
+    ]
 
 
 def test_archive_documents_are_marked_and_linked(history_app) -> None:
@@ -77,13 +94,32 @@ def test_archive_documents_are_marked_and_linked(history_app) -> None:
     assert response.cache_control.max_age >= 7 * 24 * 3600
 
 
+def test_archive_items_give_their_published_date_only_when_it_is_not_the_updated_one(
+    history_app, tmp_path: Path
+) -> None:
+    write_article(tmp_path / "c", "a03_0000000000000003.txt", "Market report 3",
+                  "The market moved on day 3.", "Markets were busy.",
+                  date="2024-01-04T00:00:00Z", updated="2024-03-01T00:00:00Z")  # fmt: skip
+    assert history_app.extensions["feeds"].refresh()
+    page = history_app.test_client().get("/feeds/markets/archive/1.atom").data
+    entries = etree.fromstring(page).findall(f"{{{ATOM}}}entry")
+    dated = {e.findtext(f"{{{ATOM}}}title"): e.findtext(f"{{{ATOM}}}published") for e in entries}
+    assert dated.pop("Market report 3") == "2024-01-04T00:00:00+00:00"
+    assert set(dated.values()) == {None}
+    # A reader has the one date of each item all the same.
+    parsed = feedparser.parse(page)
+    assert all(entry.updated_parsed for entry in parsed.entries)
+    feed = etree.fromstring(history_app.test_client().get("/feeds/markets.atom").data)
+    assert all(e.find(f"{{{ATOM}}}published") is not None for e in feed.iter(f"{{{ATOM}}}entry"))
+
+
 def test_rss_history_links_come_before_the_items(history_app) -> None:
-    body = history_app.test_client().get("/feeds/markets/archive/2.rss").data
+    body = history_app.test_client().get("/feeds/markets.rss").data
     channel = etree.fromstring(body).find("channel")
     tags = [child.tag for child in channel]
     atom_links = [i for i, t in enumerate(tags) if t == "{http://www.w3.org/2005/Atom}link"]
     assert max(atom_links) < tags.index("item")
-    assert channel.find(f"{{{FH}}}archive") is not None
+    assert channel.find(f"{{{FH}}}archive") is None  # the feed itself is no archive
 
 
 def test_archive_pages_keep_their_bytes_when_articles_are_added(history_app, tmp_path) -> None:
@@ -99,17 +135,30 @@ def test_archive_pages_keep_their_bytes_when_articles_are_added(history_app, tmp
 
 
 def test_archive_pages_are_byte_stable_across_restarts(history_app, make_app) -> None:
-    first = history_app.test_client().get("/feeds/markets/archive/2.rss")
+    first = history_app.test_client().get("/feeds/markets/archive/2.atom")
     settings = {k.lower(): v for k, v in history_app.config["FEEDS"].__dict__.items()}
     again = make_app(settings)
-    second = again.test_client().get("/feeds/markets/archive/2.rss")
+    second = again.test_client().get("/feeds/markets/archive/2.atom")
     assert second.data == first.data and second.headers["ETag"] == first.headers["ETag"]
 
 
 @pytest.mark.parametrize(
     ("path", "status"),
     [("/feeds/markets/archive/3.atom", 404), ("/feeds/markets/archive/0.atom", 404),
-     ("/feeds/markets/archive/01.atom", 301), ("/feeds/markets/archive/1.xml", 404)],
+     ("/feeds/markets/archive/01.atom", 301), ("/feeds/markets/archive/1.xml", 404),
+     ("/feeds/markets/archive/3.rss", 404), ("/feeds/markets/archive/0.json", 404)],
 )  # fmt: skip
 def test_archive_urls(history_app, path: str, status: int) -> None:
     assert history_app.test_client().get(path).status_code == status
+
+
+@pytest.mark.parametrize("path", ["/feeds/markets/archive/2.rss", "/feeds/markets/archive/2.json",
+                                  "/feeds/markets/archive/02.rss"])  # fmt: skip
+def test_archive_pages_once_in_rss_and_json_move_to_atom_for_good(history_app, path: str) -> None:
+    """Links to the pages of every format stay good: they lead, in one step, to the Atom page."""
+    client = history_app.test_client()
+    moved = client.get(path)
+    assert moved.status_code == 301
+    assert moved.headers["Location"] == f"{BASE_URL}/feeds/markets/archive/2.atom"
+    assert moved.cache_control.max_age >= 7 * 24 * 3600
+    assert client.get(moved.headers["Location"].removeprefix(BASE_URL)).status_code == 200

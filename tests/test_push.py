@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -18,7 +19,7 @@ import pytest
 from servers import free_port
 from test_jsonfeed import SCHEMA
 
-from conftest import BASE_URL, write_article
+from conftest import BASE_URL, MARKETS, app_settings, write_article
 from feeds import create_app, push
 from feeds.changes import Change, batches, changed_feeds, surrogate_keys
 from feeds.compose import document
@@ -257,6 +258,32 @@ def test_a_combination_readers_asked_for_is_named_when_it_changes(app, client, c
     changed = set(changed_feeds(Change.between(before, live.snapshot)))
     assert feed_urls("korea~north-korea") <= changed
     assert not feed_urls("korea,russia") & changed  # nobody asked for it
+
+
+def test_a_new_archive_page_alone_changes_the_feeds_that_link_it(make_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An article older than the archive opens a page: the RSS and Atom feeds link it, the JSON
+    Feed (whose next_url may only name a JSON Feed) does not, and its bytes stay."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "topics.toml").write_text(MARKETS)
+    for n in range(39):  # one archive page and the feed
+        when = (datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=n)).isoformat()
+        write_article(folder, f"a{n:02d}_{n:016x}.txt", f"Market report {n}",
+                      f"The market moved on day {n}.", date=when)  # fmt: skip
+    app = make_app(app_settings(folder, tmp_path / "i"))
+    live = app.extensions["feeds"]
+    before = live.snapshot
+    write_article(folder, "old_00000000000000ff.txt", "Market report of old",
+                  "The market moved long ago.", date="2023-01-01T00:00:00Z")  # fmt: skip
+    assert live.refresh() is True
+    changed = set(changed_feeds(Change.between(before, live.snapshot)))
+    assert {url for url in changed if "/markets." in url} == {
+        f"{BASE_URL}/feeds/markets.rss", f"{BASE_URL}/feeds/markets.atom"}  # fmt: skip
+    for ext in ("rss", "atom", "json"):
+        path = f"/feeds/markets.{ext}"
+        old = document(before, _request(before, path)).body
+        new = document(live.snapshot, _request(live.snapshot, path)).body
+        assert (old != new) == (BASE_URL + path in changed), path
 
 
 def _request(snap, path: str):  # type: ignore[no-untyped-def]

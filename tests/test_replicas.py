@@ -53,7 +53,7 @@ def summary(reply: Reply) -> dict[str, object]:
 
 def test_the_site_has_archive_pages_and_every_format(site: tuple[list[str], str, str]) -> None:
     urls = site[0]
-    for wanted in ("/feeds/all/archive/2.rss", "/feeds/korea/archive/1.json", "/feeds.opml",
+    for wanted in ("/feeds/all/archive/2.atom", "/feeds/korea/archive/1.atom", "/feeds.opml",
                    "/topics.json", "/topics/korea", "/articles/73bcabc292162f38"):  # fmt: skip
         assert wanted in urls
 

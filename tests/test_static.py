@@ -189,19 +189,47 @@ def test_archive_pages_carry_summaries_and_subscription_feeds_the_text(
     build(runner, archives, tmp_path / "index", out)
     text = "Officials from Pyongyang and Seoul met again"
     assert text.encode() in (out / "feeds" / "korea.atom").read_bytes()
-    for ext in ("rss", "atom", "json"):
-        page = (out / "feeds" / "korea" / "archive" / f"1.{ext}").read_bytes()
-        assert text.encode() not in page and b"held another round of talks" in page
-        assert not (out / "feeds" / "korea" / "archive" / f"1.{ext}.gz").exists()
+    page = (out / "feeds" / "korea" / "archive" / "1.atom").read_bytes()
+    assert text.encode() not in page and b"held another round of talks" in page
+    assert not (out / "feeds" / "korea" / "archive" / "1.atom.gz").exists()
     assert (out / "feeds" / "korea.atom.gz").is_file()
     # Their items name their topics without the topics' scheme: the subscription feed has it.
     scheme = f'scheme="{BASE_URL}/topics/"'.encode()
     assert scheme in (out / "feeds" / "korea.atom").read_bytes()
     assert b'term="korea" label="Korea"' in (out / "feeds" / "korea/archive/1.atom").read_bytes()
     assert scheme not in (out / "feeds" / "korea/archive/1.atom").read_bytes()
-    domain = f'domain="{BASE_URL}/topics/"'.encode()
-    assert domain in (out / "feeds" / "korea.rss").read_bytes()
-    assert domain not in (out / "feeds" / "korea/archive/1.rss").read_bytes()
+
+
+def test_archive_pages_are_written_in_atom_only(runner, archives: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build(runner, archives, tmp_path / "index", out)
+    pages = sorted(p.name for p in (out / "feeds" / "korea" / "archive").iterdir())
+    assert pages == ["1.atom", "2.atom"]
+    assert not list(out.glob("feeds/**/archive/*.rss")) + list(out.glob("feeds/**/archive/*.json"))
+    assert (
+        b'href="' + f"{BASE_URL}/feeds/korea/archive/2.atom".encode() + b'" rel="prev-archive"'
+        b' type="application/atom+xml"' in (out / "feeds" / "korea.rss").read_bytes()
+    )
+
+
+def test_a_rebuild_by_new_code_removes_the_archive_pages_of_other_formats(
+    runner, archives: Path, tmp_path: Path
+) -> None:
+    """An export made when archive pages came in three formats loses their .rss and .json."""
+    index, out = tmp_path / "index", tmp_path / "site"
+    build(runner, archives, index, out)
+    record_path = tmp_path / ".site-build.json"
+    record = json.loads(record_path.read_bytes())
+    old = ["feeds/korea/archive/1.rss", "feeds/korea/archive/1.json"]
+    for name in old:
+        (out / name).write_bytes(b"as the code before wrote it")
+    record["files"]["korea/1"] += old
+    record["settings"] = "the code before"
+    record_path.write_text(json.dumps(record))
+    line = build(runner, archives, index, out)
+    assert ", 2 removed" in line
+    assert not any((out / name).exists() for name in old)
+    assert (out / "feeds" / "korea" / "archive" / "1.atom").is_file()
 
 
 def run_on_terminal(command: list[str]) -> tuple[int, str]:

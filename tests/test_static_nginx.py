@@ -109,6 +109,19 @@ def precompressed(sites: Sites, url: str) -> bool:
     return (sites.folder / (file_for(url) + ".gz")).is_file()
 
 
+@pytest.mark.parametrize("old", ["/feeds/korea/archive/1.rss", "/feeds/all/archive/2.json"])
+def test_nginx_moves_archive_pages_of_old_formats_to_atom_as_feeds_serve_does(
+    sites: Sites, old: str
+) -> None:
+    static, served = get(sites.static + old), get(sites.app + old)
+    wanted = old.rsplit(".", 1)[0] + ".atom"
+    # Both under the base URL, which is that of nginx.
+    assert (static.status, static.header("Location")) == (301, sites.static + wanted)
+    assert (served.status, served.header("Location")) == (301, sites.static + wanted)
+    assert static.header("Cache-Control") == served.header("Cache-Control")
+    assert get(sites.static + wanted).body == get(sites.app + wanted).body
+
+
 def test_nginx_answers_its_own_validator_with_304(sites: Sites) -> None:
     first = get(sites.static + "/feeds/korea.rss", ENCODINGS["gzip"])
     etag = first.header("ETag")
