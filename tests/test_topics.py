@@ -393,6 +393,11 @@ ABOUTNESS = [
     ("town_beside_a_number.txt", (), ("england", "united-kingdom")),
     ("team_by_its_nickname.txt", ("south-africa",), ()),
     ("opponent_club_named_after_its_city.txt", ("england", "united-kingdom"), ("serbia",)),
+    ("government_without_its_country.txt", ("norway",), ()),
+    ("region_without_its_country.txt", ("china",), ()),
+    ("region_naming_a_firm.txt", (), ("germany",)),
+    ("brand_without_its_country.txt", (), ("japan",)),
+    ("brand_with_its_country.txt", ("japan",), ()),
 ]
 
 
@@ -522,3 +527,26 @@ def test_an_opponent_in_a_match_is_named_not_counted() -> None:
 
 def test_the_seed_story_is_in_korea_north_korea_and_russia() -> None:
     assert {"korea", "north-korea", "russia"} <= set(MATCHER.topics_of(read(SEED)))
+
+
+# --- World knowledge ---------------------------------------------------------------------
+
+
+def test_leaders_ministers_and_companies_stand_for_their_country() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "government_without_its_country.txt"))["norway"]
+    names = {"Jonas Gahr Store", "Erna Solberg", "Equinor", "Government Pension Fund Global"}
+    assert names <= set(verdict.terms())
+
+
+def test_a_global_brand_counts_for_its_country_only_with_confirming_context() -> None:
+    alone = MATCHER.verdicts(read(ARTICLES / "brand_without_its_country.txt"))["japan"]
+    assert not alone.accepted
+    assert alone.unconfirmed_terms() == {"Honda": {"summary": 1}}
+    confirmed = MATCHER.verdicts(read(ARTICLES / "brand_with_its_country.txt"))["japan"]
+    assert "Honda" in confirmed.terms()
+
+
+def test_a_region_that_also_names_a_firm_needs_confirming_context() -> None:
+    verdict = MATCHER.verdicts(read(ARTICLES / "region_naming_a_firm.txt"))["germany"]
+    assert not verdict.accepted
+    assert verdict.unconfirmed_terms() == {"Hanover": {"summary": 1, "lead": 1}}
