@@ -93,6 +93,11 @@ CREATE TABLE seen_from_file (
 # Rebuilt from the collection when they do not match; the others are kept if they can be.
 _CACHE_TABLES = {"files": _FILES, "words": _WORDS}
 _KEPT_TABLES = {"seen": _SEEN, "gone": _GONE, "changes": _CHANGES, "seen_from_file": _FROM_FILE}
+# The columns of ``files`` in their order, as :data:`_FILES` creates them and ``_row`` fills them.
+_FIELDS = ("path", "shown", "size", "mtime_ns", "problems", "id", "title", "digest", "source",
+           "author", "link", "published", "updated", "declared", "tagging", "topics", "text",
+           "reasons")  # fmt: skip
+_AT = {name: n for n, name in enumerate(_FIELDS)}
 _COLUMNS = "path, size, mtime_ns, problems, id, title, digest, source, author, link, " \
     "published, updated, declared, tagging, topics"  # fmt: skip
 
@@ -178,7 +183,7 @@ def stored(record: FileRecord, text: tuple[str, ...] | None) -> Stored:
     """A file's row in the index and the words search finds it by: made where the file is
     read (a process of the pool, for many), so that storing it is only writing."""
     row = _row(record, text)
-    found = words((row[6] or "", *text)) if text else None
+    found = words((row[_AT["title"]] or "", *text)) if text else None
     return row, found
 
 
@@ -537,8 +542,7 @@ class IndexStore:
                        [(rowid, body) for _, rowid, body in old if body is not None])  # fmt: skip
         db.executemany("DELETE FROM files WHERE path = ?", [(key,) for key, _, _ in old])
         rows = [row for row in self._pending_files.values() if row is not None]
-        if rows:
-            db.executemany(f"INSERT INTO files VALUES ({', '.join('?' * len(rows[0]))})", rows)
+        db.executemany(f"INSERT INTO files VALUES ({', '.join('?' * len(_FIELDS))})", rows)
         texts = [(body, row[0]) for row in rows if (body := self._words_of(row)) is not None]
         db.executemany(
             "INSERT INTO words (rowid, body) SELECT rowid, ? FROM files WHERE path = ?", texts
@@ -547,7 +551,9 @@ class IndexStore:
     def _words_of(self, row: tuple) -> str | None:  # type: ignore[type-arg]
         """The words of a pending file, made when it was read, if it was."""
         key = row[0]
-        return self._pending_words[key] if key in self._pending_words else _words(row[6], row[16])
+        if key in self._pending_words:
+            return self._pending_words[key]
+        return _words(row[_AT["title"]], row[_AT["text"]])
 
     def save(self, records: Iterable[tuple[FileRecord, tuple[str, ...] | None]]) -> None:
         """Store files as parsed and tagged, each with its text (summary and body) apart."""
@@ -596,26 +602,28 @@ class IndexStore:
     def text(self, shown: str) -> tuple[str, ...] | None:
         """The summary and body of the article a file holds, by the file name it shows;
         None when the index does not have them (or cannot read them)."""
-        with self._lock:
-            key = self._pending_shown.get(shown)
-            if key is not None:
-                row = self._pending_files[key]
-                return _text(row[6], row[16]) if row is not None else None
-            rows = self._read("SELECT path, title, text FROM files WHERE shown = ?", (shown,))
-        rows = [r for r in rows if bytes(r[0]) not in self._pending_files]
-        return _text(rows[0][1], rows[0][2]) if rows else None
+        held = self._held(shown, "title", "text")
+        return _text(*held) if held is not None else None
 
     def reasons(self, shown: str) -> str | None:
         """Why the article a file holds is in its topics (JSON, see feeds.reasons), by the
         file name it shows; None when the index does not have it."""
+        held = self._held(shown, "reasons")
+        return held[0] if held is not None else None
+
+    def _held(self, shown: str, *columns: str) -> tuple[Any, ...] | None:
+        """Columns of the file that shows this name, pending or stored; None when the
+        index has no such file."""
         with self._lock:
             key = self._pending_shown.get(shown)
             if key is not None:
                 row = self._pending_files[key]
-                return row[17] if row is not None else None
-            rows = self._read("SELECT path, reasons FROM files WHERE shown = ?", (shown,))
+                return tuple(row[_AT[c]] for c in columns) if row is not None else None
+            rows = self._read(
+                f"SELECT path, {', '.join(columns)} FROM files WHERE shown = ?", (shown,)
+            )
         rows = [r for r in rows if bytes(r[0]) not in self._pending_files]
-        return rows[0][1] if rows else None
+        return tuple(rows[0][1:]) if rows else None
 
     def search(self, query: Query) -> set[str] | None:
         """The files (by shown name) whose articles hold every word or the phrase; None

@@ -3,6 +3,7 @@ the fast-start state resumes the file table it was saved from."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from feeds.index.files import FileTable
 from feeds.index.state import FastStart
 from feeds.models import Article, Indexed, Problem, field_values, restorer
 from feeds.search import parse_query
-from feeds.store import STATE_MAGIC, FileRecord, IndexStore
+from feeds.store import _AT, _FIELDS, _FILES, STATE_MAGIC, FileRecord, IndexStore, _row
 
 WHEN = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
 NOT_UTF8 = b"caf\xe9.txt".decode("utf-8", "surrogateescape")  # a Latin-1 file name
@@ -105,3 +106,15 @@ def test_a_record_remade_from_its_field_values_equals_it() -> None:
         assert type(again) is kind and again == record and hash(again) == hash(record)
     with pytest.raises(ValueError):  # a value short: never a record with a field unset
         restorer(Article)(field_values(Article)(article)[:-1])
+
+
+def test_a_row_has_a_value_for_each_column_of_the_files_table_in_order() -> None:
+    db = sqlite3.connect(":memory:")
+    db.execute(_FILES)
+    columns = tuple(name for _, name, *_ in db.execute("PRAGMA table_info(files)"))
+    db.close()
+    assert columns == _FIELDS
+    record = FileRecord(FileEntry("a.txt", 10, 1), tagged("a.txt"), (), "tagging", "[]")
+    row = _row(record, ("Summary.", "Body."))
+    assert len(row) == len(columns)
+    assert row[_AT["title"]] == "Tokyo markets rally" and row[_AT["reasons"]] == "[]"
