@@ -283,7 +283,6 @@ def render_listing(
         bars=overview.coverage(articles) if template == "topic.html" and not query else [],
         children=[(t, len(snap.by_topic[t])) for t in snap.taxonomy.children(selection.all_of[0])
                   if snap.by_topic[t]] if len(selection.all_of) == 1 else [],
-        opml_url=snap.config.base_url + "/feeds.opml",
         search_url=site_root(snap.config) + html_path_of(selection),
         last_modified=max(
             [snap.changed_at(selection), *(a.updated for a in shown)]
@@ -302,6 +301,7 @@ def home(snap: Snapshot) -> dict[str, Any]:
         "recently_active": overview.recently_active(snap),
         "feeds_of": lambda slug: feed_links(snap, Selection(all_of=(slug,))),
         "all_feed": site_root(snap.config) + feed_path(Selection(), "atom"),
+        "opml_url": snap.config.base_url + "/feeds.opml",  # shown whole, to be copied
     }
 
 
@@ -323,7 +323,7 @@ def render_article(snap: Snapshot, found: Article, compress: bool = True) -> Ren
     return render_page(
         snap, "article.html", compress,
         article=found, reasons=reasons, links=feed_links(snap, Selection()),
-        opml_url=snap.config.base_url + "/feeds.opml", last_modified=found.updated,
+        last_modified=found.updated,
     )  # fmt: skip
 
 
@@ -504,7 +504,6 @@ def http_error(error: HTTPException) -> Response:
         response.set_data(render_template(
             "error.html", snap=snap, config=snap.config, error=error, links=[],
             root=site_root(snap.config),
-            opml_url=snap.config.base_url + "/feeds.opml",
         ))  # fmt: skip
         response.content_type = HTML
         return cast(Response, response)
