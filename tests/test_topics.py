@@ -61,6 +61,10 @@ SENSES = [
     ("perth_in_scotland.txt", (), ("australia",)),
     ("diet_the_food.txt", (), ("japan",)),
     ("diet_of_japan.txt", ("japan",), ()),
+    ("da_vinci_the_painter.txt", (), ("france",)),
+    ("club_named_with_a_demonym.txt", ("england", "united-kingdom"), ("ireland",)),
+    ("joint_venture_of_two_countries.txt", (), ("sweden",)),
+    ("company_name_as_a_surname.txt", (), ("italy",)),
 ]
 
 
