@@ -65,6 +65,10 @@ SENSES = [
     ("club_named_with_a_demonym.txt", ("england", "united-kingdom"), ("ireland",)),
     ("joint_venture_of_two_countries.txt", (), ("sweden",)),
     ("company_name_as_a_surname.txt", (), ("italy",)),
+    ("surname_of_a_player.txt", (), ("france",)),
+    ("halifax_the_bank.txt", ("united-kingdom",), ("canada",)),
+    ("guantanamo_the_camp.txt", ("united-states",), ("cuba",)),
+    ("festival_town.txt", ("england", "united-kingdom"), ()),
 ]
 
 
