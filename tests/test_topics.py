@@ -69,6 +69,7 @@ SENSES = [
     ("halifax_the_bank.txt", ("united-kingdom",), ("canada",)),
     ("guantanamo_the_camp.txt", ("united-states",), ("cuba",)),
     ("festival_town.txt", ("england", "united-kingdom"), ()),
+    ("award_as_a_description.txt", ("united-kingdom",), ("united-states",)),
 ]
 
 
