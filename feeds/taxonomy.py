@@ -375,7 +375,8 @@ def slugify(name: str) -> str:
 
 
 def iso_names(code: str) -> tuple[str, ...]:
-    """The English names ISO 3166 gives a country, without the inverted "X, Republic of" forms."""
+    """The English names ISO 3166 gives a country, without the inverted "X, Republic of" forms,
+    and "Saint" also as the press writes it: "St Kitts and Nevis" ("St." is the same words)."""
     country = pycountry.countries.get(alpha_2=code)
     if country is None:
         raise TaxonomyError(f"{code!r} is not an ISO 3166 alpha-2 country code")
@@ -389,6 +390,7 @@ def iso_names(code: str) -> tuple[str, ...]:
         plain = re.sub(r"\s*\(.*?\)", "", name)
         if "," not in plain:
             found.append(re.sub(r"^the ", "", plain))
+    found += [f"St {name[6:]}" for name in found if name.startswith("Saint ")]
     return tuple(dict.fromkeys(found))
 
 

@@ -70,6 +70,8 @@ SENSES = [
     ("guantanamo_the_camp.txt", ("united-states",), ("cuba",)),
     ("festival_town.txt", ("england", "united-kingdom"), ()),
     ("award_as_a_description.txt", ("united-kingdom",), ("united-states",)),
+    ("saint_as_st.txt", ("saint-kitts-and-nevis",), ()),
+    ("regional_bank_of_the_americas.txt", ("latin-america",), ("united-states",)),
 ]
 
 
