@@ -32,11 +32,49 @@ EVERYTHING = ""  # the key of the feed of every article, beside the topic slugs
 REQUESTED_KEPT = 4096  # combinations readers asked for, remembered from snapshot to snapshot
 
 
-_requested_lock = threading.Lock()
-
-
 class UnknownTopic(LookupError):
     """A selection names a topic the taxonomy does not have."""
+
+
+class SharedSelections(Protocol):
+    """Where the processes serving one index tell each other of the combinations asked for."""
+
+    def add(self, selection: Selection) -> None: ...
+
+    def load(self) -> list[Selection]: ...
+
+
+class Requested:
+    """The combinations of topics readers asked for, oldest first, at most ``REQUESTED_KEPT``:
+    the feeds a change may reach beyond the topics themselves. One is shared by the snapshots
+    that follow each other; with ``shared``, by the workers serving one index too, since the
+    worker that tells hubs of a change is not always the one a reader asked."""
+
+    def __init__(self, shared: SharedSelections | None = None) -> None:
+        self.shared = shared
+        self._local: OrderedDict[Selection, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, selection: Selection) -> None:
+        with self._lock:
+            new = selection not in self._local
+            self._local[selection] = None
+            self._local.move_to_end(selection)
+            while len(self._local) > REQUESTED_KEPT:
+                self._local.popitem(last=False)
+        if new and self.shared is not None:
+            self.shared.add(selection)
+
+    def selections(self) -> list[Selection]:
+        with self._lock:
+            local = list(self._local)
+        if self.shared is None:
+            return local
+        merged = OrderedDict.fromkeys(self.shared.load())
+        for selection in local:  # this process's own are the newest it knows
+            merged[selection] = None
+            merged.move_to_end(selection)
+        return list(merged)[-REQUESTED_KEPT:]
 
 
 def in_selection(topics: Iterable[str], selection: Selection) -> bool:
@@ -120,7 +158,7 @@ class Snapshot:
         touched: frozenset[str] | None = None,
         stamped: dict[str, datetime] | None = None,
         departed: list[Gone] | None = None,
-        requested: OrderedDict[Selection, None] | None = None,
+        requested: Requested | None = None,
         derived: dict[str, Derived] | None = None,
     ) -> None:
         self.config = config
@@ -138,11 +176,7 @@ class Snapshot:
         self.touched = touched
         self.stamped = stamped or {}  # the feeds the change that made this snapshot dated
         self.departed = departed or []  # the articles that change took out of some feeds
-        # Combinations of topics readers asked for, shared with the snapshots that follow:
-        # the feeds a change may reach beyond the topics themselves.
-        self.requested: OrderedDict[Selection, None] = (
-            OrderedDict() if requested is None else requested
-        )
+        self.requested = Requested() if requested is None else requested
         self._derived = derived or {}
         self.topic_names = {slug: t.name for slug, t in taxonomy.topics.items()}
         # Combinations and archive sequences, computed when first asked for: 8 bytes an article.
@@ -172,6 +206,7 @@ class Snapshot:
         presorted: bool = False,
         changes: dict[str, datetime] | None = None,
         gone: dict[str, Gone] | None = None,
+        requested: Requested | None = None,
     ) -> Snapshot:
         """A whole snapshot of these articles (``presorted``: already newest first)."""
         ordered = tuple(articles) if presorted else tuple(sorted(articles, key=newest_first))
@@ -184,6 +219,7 @@ class Snapshot:
             articles=ordered, by_id={a.id: a for a in ordered},
             by_topic={slug: tuple(items) for slug, items in by_topic.items()},
             problems=tuple(problems), texts=texts, changes=changes, gone=gone,
+            requested=requested,
         )  # fmt: skip
 
     def derived(self, name: str, make: Callable[[], Derived]) -> Derived:
@@ -318,21 +354,13 @@ class Snapshot:
         found = self._selected.get(("select", selection))
         if found is None:
             found = self._combine(selection)
-            self._remember(selection)
+            self.requested.remember(selection)
             self._selected.put(("select", selection), found, 8 * len(found) + 64)
         return found
 
     def requested_selections(self) -> list[Selection]:
         """The combinations of topics readers asked for, oldest first."""
-        with _requested_lock:
-            return list(self.requested)
-
-    def _remember(self, selection: Selection) -> None:
-        with _requested_lock:  # shared by snapshots, so not this snapshot's lock
-            self.requested[selection] = None
-            self.requested.move_to_end(selection)
-            while len(self.requested) > REQUESTED_KEPT:
-                self.requested.popitem(last=False)
+        return self.requested.selections()
 
     def _combine(self, selection: Selection) -> tuple[Article, ...]:
         if selection.all_of:

@@ -169,6 +169,26 @@ def test_a_read_only_index_folder_while_serving(settings, collection: Path, capl
     assert stored_paths(index) == files
 
 
+def test_combinations_asked_for_on_a_read_only_index_folder(settings, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The file that shares the combinations asked for between workers cannot be written:
+    the combination is served, and the sharing lost is said once."""
+    caplog.set_level("WARNING")
+    index = Path(str(settings["index"]))
+    serving(settings).extensions["feeds"].close()
+    with read_only(index):
+        app = serving(settings)
+        try:
+            client = app.test_client()
+            for path in ("/feeds/korea+russia.rss", "/feeds/japan,russia.atom"):
+                assert client.get(path).status_code == 200
+            known = app.extensions["feeds"].snapshot.requested_selections()
+            assert len(known) == 2
+        finally:
+            app.extensions["feeds"].close()
+    said = [r for r in caplog.records if "combinations asked for" in r.getMessage()]
+    assert len(said) == 1 and str(index) in said[0].getMessage()
+
+
 def test_a_read_only_database_file_while_serving(settings, collection: Path) -> None:
     index = Path(str(settings["index"]))
     app = serving(settings)

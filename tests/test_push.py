@@ -445,6 +445,24 @@ def test_one_worker_of_several_pings(pushing, collection, settings) -> None:  # 
     assert len(topics) == len(set(topics)) > 0
 
 
+def test_a_combination_asked_of_another_worker_is_pinged(pushing, collection) -> None:  # type: ignore[no-untyped-def]
+    with endpoint(status(202)) as (hub, pings):
+        pinging, other = pushing(websub_hubs=hub), pushing(websub_hubs=hub)
+        seoul_story(collection)  # the first worker to send a change pings from then on
+        for app in (pinging, other):
+            app.extensions["feeds"].refresh()
+            assert app.extensions["feeds-push"].flush(DEADLINE)
+        first = len(pings)
+        assert other.test_client().get("/feeds/korea~north-korea.rss").status_code == 200
+        seoul_story(collection, "seoul-2.txt")
+        for app in (pinging, other):
+            app.extensions["feeds"].refresh()
+            assert app.extensions["feeds-push"].flush(DEADLINE)
+        topics = [parse_qs(body.decode())["hub.topic"][0] for _, _, _, body in pings[first:]]
+    assert feed_urls("korea~north-korea") <= set(topics)
+    assert len(topics) == len(set(topics))  # still one worker's pings
+
+
 # The static export -----------------------------------------------------------------------
 
 

@@ -26,12 +26,13 @@ from ..config import Config
 from ..dates import Dater
 from ..models import Article, Problem
 from ..search import Query
-from ..snapshot import Snapshot
+from ..snapshot import Requested, Snapshot
 from ..store import FileRecord, IndexStore
 from . import compare
 from .files import FileTable
 from .history import ChangeLog
 from .readers import CHUNK, Readers
+from .requested import SharedRequests
 from .state import FastStart, no_collection
 from .tagging import TaxonomySource
 from .watch import EVERYTHING as SCAN_ALL
@@ -74,6 +75,7 @@ class LiveIndex:
         self.files = FileTable()
         self.fast_start = FastStart(self.store)
         self.history = ChangeLog(self.store)
+        self.requested = Requested(SharedRequests(self.store.folder))
         self.texts = StoredTexts(self.store, self.reread)
         self.watcher = Watcher(
             self.root, config.reload_interval, self.check,
@@ -128,7 +130,7 @@ class LiveIndex:
         return Snapshot.build(
             articles, self._reported_problems(), self.topics.taxonomy, self.config,
             self.topics.matcher, texts=self.texts, presorted=presorted,
-            changes=self.store.changes(), gone=self.store.gone(),
+            changes=self.store.changes(), gone=self.store.gone(), requested=self.requested,
         )  # fmt: skip
 
     def reread(self, article: Article) -> tuple[str, ...] | None:
@@ -261,7 +263,6 @@ class LiveIndex:
     def _replace(self, after: Snapshot) -> None:
         """Swap in a snapshot made whole, dating what it changed."""
         before = self.snapshot
-        after.requested = before.requested
         self.history.whole(before, after)
         self.snapshot = after
         self._tell(before)
