@@ -172,7 +172,7 @@ def test_a_read_only_index_folder_while_serving(settings, collection: Path, capl
 def test_combinations_asked_for_on_a_read_only_index_folder(settings, caplog) -> None:  # type: ignore[no-untyped-def]
     """The file that shares the combinations asked for between workers cannot be written:
     the combination is served, and the sharing lost is said once."""
-    caplog.set_level("WARNING")
+    caplog.set_level("WARNING", logger="feeds.index.requested")
     index = Path(str(settings["index"]))
     serving(settings).extensions["feeds"].close()
     with read_only(index):

@@ -54,7 +54,7 @@ def test_a_folder_that_cannot_be_written_costs_only_the_sharing(
     missing = tmp_path / "not-a-folder"
     missing.write_text("a file where the index folder should be")
     requested = Requested(SharedRequests(missing))
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING, logger="feeds.index.requested"):
         requested.remember(KOREA_RUSSIA)
         requested.remember(JAPAN_OR_CHINA)
         assert requested.selections() == [KOREA_RUSSIA, JAPAN_OR_CHINA]
