@@ -497,6 +497,11 @@ class IndexStore:
                     self._db.close()
             self._db, self._writable = db, True
         try:
+            # Workers sharing the index store the files each notices, often the same new
+            # one at the same moment: the rows are looked up and replaced under one write
+            # lock, or another's row, written in between, would look like damage.
+            if not self._db.in_transaction:
+                self._db.execute("BEGIN IMMEDIATE")
             with self._db:
                 self._write_files(self._db)
                 self._db.executemany(

@@ -4,6 +4,7 @@ the fast-start state resumes the file table it was saved from."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -118,3 +119,56 @@ def test_a_row_has_a_value_for_each_column_of_the_files_table_in_order() -> None
     row = _row(record, ("Summary.", "Body."))
     assert len(row) == len(columns)
     assert row[_AT["title"]] == "Tokyo markets rally" and row[_AT["reasons"]] == "[]"
+
+
+class _LookThenWait:
+    """A connection that, once it has looked for the rows it is about to replace, lets
+    another worker store the same file before it writes: the race of two workers noticing
+    one new file at the same moment, made certain."""
+
+    def __init__(self, db: sqlite3.Connection, other_worker: threading.Thread) -> None:
+        self._db, self._other = db, other_worker
+
+    def execute(self, sql: str, *args: object) -> object:
+        rows = self._db.execute(sql, *args).fetchall()
+        if sql.startswith("SELECT path, rowid") and self._other.ident is None:  # not started
+            self._other.start()
+            # The other worker writes at once unless this one already holds the write lock;
+            # then it waits for this one's commit, and this bound is all this one waits.
+            self._other.join(2.0)
+        return iter(rows)
+
+    def executemany(self, sql: str, rows: object) -> object:
+        return self._db.executemany(sql, rows)  # type: ignore[arg-type]
+
+
+def test_two_workers_storing_one_new_file_at_once_leave_a_sound_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = IndexStore(tmp_path / "index"), IndexStore(tmp_path / "index")
+    record = FileRecord(FileEntry("news/a.txt", 120, 1), tagged("news/a.txt"), (), "tagging-1")
+    text = ("The yen weakened.", "Shares rose in Tokyo.")
+    other = threading.Thread(target=first.save, args=([(record, text)],))
+    write_files = IndexStore._write_files
+
+    def racing(self: IndexStore, db: sqlite3.Connection) -> None:
+        write_files(self, _LookThenWait(db, other) if self is second else db)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IndexStore, "_write_files", racing)
+    try:
+        second.save([(record, text)])
+        other.join(60)
+        assert not other.is_alive()
+        assert first.damaged is None and second.damaged is None
+        assert not first.pending and not second.pending
+    finally:
+        first.close()
+        second.close()
+    monkeypatch.undo()
+    assert not list((tmp_path / "index").glob("*.damaged-*"))
+    again = IndexStore(tmp_path / "index")
+    try:
+        assert list(again.files()) == [record]
+        assert again.search(parse_query("yen")) == {"news/a.txt"}
+    finally:
+        again.close()
