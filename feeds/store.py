@@ -17,6 +17,7 @@ read through that memory meanwhile.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -27,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -217,6 +218,15 @@ def is_damage(exc: BaseException) -> bool:
     )
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at ``path`` (device and inode), or None when there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 class SnapshotFile:
     """The last snapshot's records beside the database, for a fast start: a pickle behind a
     magic line and its SHA-256, written whole or not at all, and never trusted when damaged."""
@@ -298,6 +308,8 @@ class IndexStore:
         self._pending_gone: dict[str, tuple[str, float, str, float]] = {}
         self._pending_changes: dict[str, float] = {}
         self._pending_from_file: set[str] = set()
+        self._identity: tuple[int, int] | None = None  # the database file this one opened
+        self._healing_depth = 0
         self._open()
 
     # Opening and healing ---------------------------------------------------------
@@ -312,14 +324,43 @@ class IndexStore:
                 self._db, self._writable = self._connect_readonly(), False
                 self._cannot_write(exc, opening=True)
                 return
-            salvaged = self._salvage()
-            self._move_aside(exc)
-            try:
-                self._db, self._writable = self._connect(), True
-            except Exception as again:  # e.g. the folder is read-only as well
-                self._cannot_write(again, opening=True)
+            with self._healing():
+                try:  # another worker may have replaced it while this one waited
+                    self._db, self._writable = self._connect(), True
+                    salvaged = {}
+                except Exception:
+                    salvaged = self._salvage()
+                    self._move_aside(exc)
+                    try:
+                        self._db, self._writable = self._connect(), True
+                    except Exception as again:  # e.g. the folder is read-only as well
+                        self._cannot_write(again, opening=True)
             self._pending_seen.update(salvaged)
         self._flush()
+
+    @contextmanager
+    def _healing(self) -> Iterator[None]:
+        """One process at a time replaces a damaged database. Workers sharing the index find
+        the same damage: the first moves the file aside and makes a new one, the others open
+        that one. Without this, a second worker would move aside the new database, and take
+        its write-ahead log from under the first."""
+        self._healing_depth += 1
+        try:
+            if self._healing_depth > 1:
+                yield
+                return
+            try:
+                descriptor = os.open(self.folder / "index.heal.lock", os.O_RDWR | os.O_CREAT)
+            except OSError:  # a read-only folder: nothing can be moved aside anyway
+                yield
+                return
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(descriptor)  # closing releases the lock
+        finally:
+            self._healing_depth -= 1
 
     def _connect_readonly(self) -> sqlite3.Connection | None:
         """A connection that only reads an existing database of this schema, if there is one."""
@@ -345,6 +386,7 @@ class IndexStore:
         except BaseException:
             db.close()
             raise
+        self._identity = _identity(self.path)
         return db
 
     def _prepare(self, db: sqlite3.Connection) -> None:
@@ -439,17 +481,22 @@ class IndexStore:
                 with suppress(sqlite3.Error):
                     self._db.close()
                 self._db = None
-            salvaged = self._salvage()
-            self._move_aside(DamagedIndex(reason))
-            self._pending_files.clear()
-            self._pending_words.clear()
-            self._pending_shown.clear()
-            self._pending_seen.update(salvaged)
-            self._pending_seen.update(
-                (key, (key, s.first_seen.timestamp(), s.digest, s.changed_at.timestamp()))
-                for key, s in seen.items()
-            )
-            self._open()
+            with self._healing():
+                replaced = self._identity is not None and _identity(self.path) != self._identity
+                if replaced:  # another worker set the damaged file aside and made a new one
+                    log.warning("index %s was rebuilt by another process; refilling it",
+                                self.path)  # fmt: skip
+                else:
+                    self._pending_seen.update(self._salvage())
+                    self._move_aside(DamagedIndex(reason))
+                self._pending_files.clear()
+                self._pending_words.clear()
+                self._pending_shown.clear()
+                self._pending_seen.update(
+                    (key, (key, s.first_seen.timestamp(), s.digest, s.changed_at.timestamp()))
+                    for key, s in seen.items()
+                )
+                self._open()
 
     def _cannot_write(self, exc: BaseException, opening: bool = False) -> None:
         reason = str(exc) or type(exc).__name__

@@ -172,3 +172,35 @@ def test_two_workers_storing_one_new_file_at_once_leave_a_sound_index(
         assert again.search(parse_query("yen")) == {"news/a.txt"}
     finally:
         again.close()
+
+
+def test_workers_that_find_the_same_damage_rebuild_one_database(tmp_path: Path) -> None:
+    """Two workers serving one index find it damaged: the first sets it aside and makes a
+    new one; the second opens that one rather than setting it aside in turn."""
+    folder = tmp_path / "index"
+    first, second = IndexStore(folder), IndexStore(folder)
+    old = FileRecord(FileEntry("news/a.txt", 120, 1), tagged("news/a.txt"), (), "tagging-1")
+    new = FileRecord(FileEntry("news/b.txt", 130, 2), tagged("news/b.txt", id="bcd"), (),
+                     "tagging-1")  # fmt: skip
+    try:
+        first.save([(old, ("The yen weakened.",))])
+        with (folder / "index.sqlite3").open("r+b") as handle:  # junk over every page but the first
+            handle.seek(4096)
+            handle.write(b"\xff" * 4096 * 4)
+        damage = sqlite3.DatabaseError("database disk image is malformed")
+        for store in (first, second):
+            store._damage(damage)  # as a read that met the junk would
+        first.heal({})
+        first.save([(new, ("Shares rose in Tokyo.",))])
+        second.heal({})
+        second.save([(old, ("The yen weakened.",))])
+    finally:
+        first.close()
+        second.close()
+    assert len(list(folder.glob("index.sqlite3.damaged-*"))) == 1
+    again = IndexStore(folder)
+    try:
+        assert sorted(r.entry.path for r in again.files()) == ["news/a.txt", "news/b.txt"]
+        assert again.search(parse_query("shares")) == {"news/b.txt"}
+    finally:
+        again.close()
