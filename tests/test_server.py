@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from servers import feeds_env, feeds_serve, free_port, get, running
 
+from conftest import write_article
 from feeds.server import SERVERS, PortTaken, check_port
 
 DEADLINE = 20.0
@@ -145,3 +146,26 @@ def test_parallel_indexing_in_a_folder_that_holds_a_feeds_folder(tmp_path: Path)
         os.chdir(original)
     text = log.read_text()
     assert "parallel indexing failed" not in text, text[-2000:]
+
+
+def test_workers_sharing_an_index_store_new_articles_without_damage(
+    collection: Path, tmp_path: Path
+) -> None:
+    """Both workers notice each new file at the same moment and store it: the index takes
+    both writes, and is never taken for damaged and set aside."""
+    folder = tmp_path / "serve"
+    with feeds_serve(collection, folder, workers="2", reload_interval="0.2") as url:
+        for n in range(3):
+            title = f"Seoul hosts summit number {n}"
+            date = f"2025-04-0{n + 1}T00:00:00Z"
+            write_article(collection, f"summit-{n}.txt", title, "South Korea hosted a summit.",
+                          "Officials from Seoul met.", date=date)  # fmt: skip
+            deadline = time.monotonic() + DEADLINE
+            seen = 0  # in a row, so that both workers, one per connection, have it
+            while seen < 8:
+                assert time.monotonic() < deadline, f"{title!r} not served by every worker"
+                seen = seen + 1 if title.encode() in get(url + "/feeds/korea.rss").body else 0
+                time.sleep(0 if seen else 0.05)
+    log = (folder / "serve.log").read_text()
+    assert "damaged" not in log and "UNIQUE" not in log, log
+    assert not list((folder / "index").glob("*.damaged-*"))
