@@ -218,6 +218,25 @@ def is_damage(exc: BaseException) -> bool:
     )
 
 
+@contextmanager
+def locked(path: Path, how: int = fcntl.LOCK_EX, required: bool = True) -> Iterator[None]:
+    """Hold a lock on the file at ``path`` (made if need be) against the other processes of
+    the index folder. A lock file that cannot be opened raises, unless not ``required``:
+    then the block runs unlocked (a read-only folder, where nothing can be changed anyway)."""
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        if required:
+            raise
+        yield
+        return
+    try:
+        fcntl.flock(descriptor, how)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
 def _identity(path: Path) -> tuple[int, int] | None:
     """Which file is at ``path`` (device and inode), or None when there is none."""
     try:
@@ -346,19 +365,11 @@ class IndexStore:
         its write-ahead log from under the first."""
         self._healing_depth += 1
         try:
-            if self._healing_depth > 1:
+            if self._healing_depth > 1:  # healing calls opening, which may heal
                 yield
                 return
-            try:
-                descriptor = os.open(self.folder / "index.heal.lock", os.O_RDWR | os.O_CREAT)
-            except OSError:  # a read-only folder: nothing can be moved aside anyway
+            with locked(self.folder / "index.heal.lock", required=False):
                 yield
-                return
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(descriptor)  # closing releases the lock
         finally:
             self._healing_depth -= 1
 

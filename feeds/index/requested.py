@@ -17,12 +17,11 @@ import fcntl
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..models import Selection
 from ..snapshot import REQUESTED_KEPT
+from ..store import locked
 from ..urls import SelectionError, parse_selection, selection_key
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ class SharedRequests:
 
     def add(self, selection: Selection) -> None:
         try:
-            with self._locked(fcntl.LOCK_EX):
+            with locked(self._lock_path):
                 with self.path.open("a", encoding="utf-8") as handle:
                     handle.write(selection_key(selection) + "\n")
                     size = handle.tell()
@@ -55,7 +54,7 @@ class SharedRequests:
     def load(self) -> list[Selection]:
         """The combinations asked for, oldest first, each once, at most ``kept``."""
         try:
-            with self._locked(fcntl.LOCK_SH):
+            with locked(self._lock_path, fcntl.LOCK_SH):
                 return self._read()[-self.kept :]
         except OSError as exc:
             self._report("read", exc)
@@ -84,15 +83,6 @@ class SharedRequests:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(staged, self.path)
-
-    @contextmanager
-    def _locked(self, how: int) -> Iterator[None]:
-        descriptor = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(descriptor, how)
-            yield
-        finally:
-            os.close(descriptor)  # closing releases the lock
 
     def _report(self, doing: str, exc: OSError) -> None:
         if not self._failed:
