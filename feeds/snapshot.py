@@ -53,11 +53,12 @@ class Requested:
     def __init__(self, shared: SharedSelections | None = None) -> None:
         self.shared = shared
         self._local: OrderedDict[Selection, None] = OrderedDict()
+        self._in_shared: frozenset[Selection] = frozenset()  # as ``shared`` last gave them
         self._lock = threading.Lock()
 
     def remember(self, selection: Selection) -> None:
         with self._lock:
-            new = selection not in self._local
+            new = selection not in self._local and selection not in self._in_shared
             self._local[selection] = None
             self._local.move_to_end(selection)
             while len(self._local) > REQUESTED_KEPT:
@@ -70,7 +71,10 @@ class Requested:
             local = list(self._local)
         if self.shared is None:
             return local
-        merged = OrderedDict.fromkeys(self.shared.load())
+        loaded = self.shared.load()
+        with self._lock:  # the pinging worker selects these next: no need to write them back
+            self._in_shared = frozenset(loaded)
+        merged = OrderedDict.fromkeys(loaded)
         for selection in local:  # this process's own are the newest it knows
             merged[selection] = None
             merged.move_to_end(selection)
