@@ -338,16 +338,22 @@ _FIELD_CHECKS = {
 
 
 def scan(
-    root: Path, under: str = "", skipped: list[str] | None = None
+    root: Path,
+    under: str = "",
+    skipped: list[str] | None = None,
+    unread: set[str] | None = None,
 ) -> tuple[list[FileEntry], list[Problem]]:
     """Every article file under ``root`` (or its sub-folder ``under``): regular ``*.txt``
     files, never leaving the collection. Paths are relative to ``root``. Other files are
-    added to ``skipped`` when it is given (the collection's ``topics.toml`` aside)."""
+    added to ``skipped`` when it is given (the collection's ``topics.toml`` aside), and the
+    folders that could not be read to ``unread``, as path prefixes ("" for the root itself,
+    "2025/" for a sub-folder): what they hold is unknown, not gone."""
     entries: list[FileEntry] = []
     problems: list[Problem] = []
     start = root / under if under else root
     prefix = under.strip("/") + "/" if under else ""
-    for entry, relpath in _walk(start, root.resolve(), prefix, set(), problems):
+    unread = set() if unread is None else unread
+    for entry, relpath in _walk(start, root.resolve(), prefix, set(), problems, unread):
         if not entry.name.endswith(".txt"):
             if skipped is not None and relpath not in NOT_SKIPPED:
                 skipped.append(display_path(relpath))
@@ -368,7 +374,12 @@ def scan(
 
 
 def _walk(
-    folder: Path, root: Path, prefix: str, seen: set[tuple[int, int]], problems: list[Problem]
+    folder: Path,
+    root: Path,
+    prefix: str,
+    seen: set[tuple[int, int]],
+    problems: list[Problem],
+    unread: set[str],
 ) -> Iterator[tuple[os.DirEntry[str], str]]:
     try:
         info = folder.stat()
@@ -380,6 +391,7 @@ def _walk(
             children = sorted(it, key=lambda e: e.name)
     except OSError as exc:
         problems.append(Problem(prefix.rstrip("/") or ".", f"cannot read folder: {exc.strerror}"))
+        unread.add(prefix)
         return
     for entry in children:
         if entry.name.startswith("."):
@@ -398,7 +410,7 @@ def _walk(
                 )
             continue
         if is_dir:
-            yield from _walk(Path(entry.path), root, relpath + "/", seen, problems)
+            yield from _walk(Path(entry.path), root, relpath + "/", seen, problems, unread)
         else:
             yield entry, relpath
 

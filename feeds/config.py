@@ -176,7 +176,9 @@ class Config:
 
     @property
     def collection_path(self) -> Path:
-        return Path(self.collection).expanduser().resolve()
+        """The collection folder as given, made absolute but with its links kept: a link
+        swapped to a new release of the collection (``ln -sfn v2 seeds``) is followed."""
+        return Path(os.path.abspath(Path(self.collection).expanduser()))
 
     @property
     def index_path(self) -> Path:

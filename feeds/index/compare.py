@@ -22,16 +22,30 @@ class Difference:
         return bool(self.changed or self.gone)
 
 
-def scan(root: Path) -> tuple[dict[str, FileEntry], list[Problem]]:
-    """Every article file of the collection now, by path, and what the scan found wrong."""
-    entries, problems = collection.scan(root)
-    return {e.path: e for e in entries}, problems
+def scan(root: Path) -> tuple[dict[str, FileEntry], list[Problem], frozenset[str]]:
+    """Every article file of the collection now, by path, what the scan found wrong, and
+    the folders it could not read (path prefixes, "" for the root)."""
+    unread: set[str] = set()
+    entries, problems = collection.scan(root, unread=unread)
+    return {e.path: e for e in entries}, problems, frozenset(unread)
 
 
-def difference(now: Mapping[str, FileEntry], known: Mapping[str, FileEntry]) -> Difference:
-    """What differs between a whole scan and what is known."""
+def difference(
+    now: Mapping[str, FileEntry],
+    known: Mapping[str, FileEntry],
+    unread: Iterable[str] = (),
+) -> Difference:
+    """What differs between a whole scan and what is known. Files known under a folder the
+    scan could not read are unknown now, not gone: a collection folder being swapped, an
+    unmounted share or a folder without permission never empties a feed."""
     changed = [now[p] for p in sorted(now) if known.get(p) != now[p]]
-    return Difference(changed, set(known.keys() - now.keys()))
+    gone = {p for p in known.keys() - now.keys() if not under(p, unread)}
+    return Difference(changed, gone)
+
+
+def under(path: str, folders: Iterable[str]) -> bool:
+    """Whether a path is inside one of the folders, given as prefixes ("" for the root)."""
+    return any(path.startswith(folder) for folder in folders)
 
 
 def named(
@@ -52,15 +66,19 @@ def named(
             continue
         try:
             info = (root / path).stat()
-        except OSError:
+        except (FileNotFoundError, NotADirectoryError):
             found.gone.add(path)
             continue
+        except OSError:
+            return None  # there, but unreadable: the full scan keeps it and reports why
         if not collection.stat.S_ISREG(info.st_mode) or (root / path).is_symlink():
             return None  # anything unusual: let the full scan judge it
         entry = FileEntry(path, info.st_size, min(info.st_mtime_ns, collection.MAX_MTIME_NS))
         if known.get(path) != entry or path in stale:
             found.changed.append(entry)
     found.gone &= known.keys()
+    if found.gone and not root.is_dir():
+        return None  # the collection folder itself went: not its files
     return found
 
 

@@ -216,9 +216,9 @@ class LiveIndex:
         checking = threading.Thread(target=self.store.verify, name="feeds-verify", daemon=True)
         checking.start()
         try:
-            now, scan_problems = compare.scan(self.root)
+            now, scan_problems, unread = compare.scan(self.root)
             with self._lock:
-                found = compare.difference(now, self.files.entries)
+                found = compare.difference(now, self.files.entries, unread)
             ordered = sorted({e.path for e in found.changed} | found.gone)
             log.info("comparing the resumed snapshot: %d files changed meanwhile", len(ordered))
             for start in range(0, len(ordered), CHUNK):
@@ -268,8 +268,8 @@ class LiveIndex:
         self._tell(before)
 
     def _full_scan(self) -> bool:
-        now, scan_problems = compare.scan(self.root)
-        found = compare.difference(now, self.files.entries)
+        now, scan_problems, unread = compare.scan(self.root)
+        found = compare.difference(now, self.files.entries, unread)
         problems_moved = scan_problems != self.files.scan_problems
         self.files.scan_problems = scan_problems
         if not found and not problems_moved:
@@ -329,8 +329,10 @@ class LiveIndex:
         """A whole new snapshot: at start-up, and when the topics change."""
         if self.topics.changed():
             self.topics.load()
-        entries, scan_problems = collection.scan(self.root)
-        current = {e.path for e in entries}
+        unread: set[str] = set()
+        entries, scan_problems = collection.scan(self.root, unread=unread)
+        # Files known under a folder that cannot be read now are kept as they were.
+        current = {e.path for e in entries} | {p for p in known if compare.under(p, unread)}
         fingerprint = self.topics.fingerprint
         # Files that changed, and files tagged by other topics or other matching code.
         stale = [

@@ -42,6 +42,8 @@ class Watcher:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._observer: object = None
+        self._folder = _identity(root)  # the folder the root names, to notice a swap
+        self._watched = root  # the folder events come from: the root, links followed
 
     def take(self) -> set[str]:
         """The paths noticed since the last call."""
@@ -56,7 +58,7 @@ class Watcher:
     def notice(self, path: str, is_directory: bool) -> None:
         """Note a changed path; the watcher thread picks it up at once."""
         try:
-            relative = Path(path).relative_to(self.root).as_posix()
+            relative = Path(path).relative_to(self._watched).as_posix()
         except ValueError:
             return
         if relative == ".":
@@ -96,8 +98,9 @@ class Watcher:
                         watcher.notice(os.fsdecode(raw), event.is_directory)
 
         observer = Observer()
+        self._watched = Path(os.path.realpath(self.root))
         try:
-            observer.schedule(Handler(), str(self.root), recursive=True)
+            observer.schedule(Handler(), str(self._watched), recursive=True)
             observer.start()
         except OSError as exc:  # e.g. the inotify watch limit: fall back to scanning
             log.warning("file-system events unavailable (%s); scanning instead", exc)
@@ -110,22 +113,59 @@ class Watcher:
             if self._observer is None:
                 self._stop.wait(self.interval)
                 if not self._stop.is_set():
+                    self._swapped()  # a scan follows the path: nothing more to do
                     self._check()
                 continue
             timeout = RESCAN_SECONDS - (time.monotonic() - last_scan)
             if self._busy():
                 timeout = min(timeout, self._retry_seconds())  # an index to write or heal
-            woke = self._wake.wait(max(timeout, 0.0))
+            woke, swapped = self._wait(time.monotonic() + max(timeout, 0.0))
             if self._stop.is_set():
                 break
-            self._wake.clear()
-            if woke:
+            if swapped:
+                self.pending.add(EVERYTHING)
+            elif woke:
                 self._stop.wait(min(self.interval, 0.05))  # let a burst of events settle
                 self._wake.clear()
             elif time.monotonic() - last_scan >= RESCAN_SECONDS:
                 self.pending.add(EVERYTHING)
                 last_scan = time.monotonic()
             self._check()
+
+    def _wait(self, deadline: float) -> tuple[bool, bool]:
+        """Wait for an event until ``deadline``, looking every interval at whether the root
+        still names the folder being watched: (woken by an event, root swapped)."""
+        while True:
+            left = deadline - time.monotonic()
+            woke = self._wake.wait(max(min(left, self.interval), 0.0))
+            self._wake.clear()
+            if self._stop.is_set():
+                return woke, False
+            if self._swapped():
+                return woke, True
+            if woke or time.monotonic() >= deadline:
+                return woke, False
+
+    def _swapped(self) -> bool:
+        """Whether the root names another folder than before: a link switched to a new
+        release, a folder renamed into its place, a share mounted again. Events then come
+        from the new folder, and the whole of it is compared with what is published. A
+        root that is gone, or cannot be read, changes nothing until it is back."""
+        folder = _identity(self.root)
+        if folder == self._folder:
+            return False
+        self._folder = folder
+        if folder is None:
+            log.warning(
+                "the collection folder %s is gone or cannot be read: its articles are kept "
+                "as they were until it is back", self.root,
+            )  # fmt: skip
+            return False
+        log.info("the collection folder %s is another folder now: comparing it", self.root)
+        if self._observer is not None:
+            self._observer.stop()  # type: ignore[attr-defined]
+            self._observer = self._observe()
+        return True
 
     def stop(self) -> None:
         self._stop.set()
@@ -134,3 +174,12 @@ class Watcher:
             self._observer.stop()  # type: ignore[attr-defined]
         for thread in self._threads:
             thread.join(timeout=10)
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """The device and inode of the folder a path names now, links followed."""
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
