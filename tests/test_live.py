@@ -13,7 +13,10 @@ import pytest
 
 from conftest import write_article
 from feeds import create_app
+from feeds.collection import FileEntry
 from feeds.config import Config
+from feeds.index import watch
+from feeds.index.compare import difference
 from feeds.index.live import LiveIndex
 
 
@@ -254,3 +257,53 @@ def test_a_resumed_snapshot_equals_one_built_anew(settings, collection: Path, tw
         assert resumed.files.problems() == fresh.files.problems()
     finally:
         resumed.close()
+
+
+def feed_text(client) -> str:  # type: ignore[no-untyped-def]
+    return client.get("/feeds/all.json").get_data(as_text=True)
+
+
+def wait_until(done, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 15
+    while not done():
+        assert time.monotonic() < deadline, f"{what} within 15 s"
+        time.sleep(0.05)
+
+
+def test_a_file_being_written_is_published_once_it_is_closed(
+    settings, collection: Path, make_app
+) -> None:
+    """A file copied in slowly (scp, a network share) is never published half-written, nor
+    pushed to subscribers as such: it is read when its writer closes it."""
+    client = make_app({**settings, "reload_interval": 0.05}, watch=True).test_client()
+    with (collection / "slow.txt").open("w", encoding="utf-8") as slow:
+        slow.write("Slowly copied story\n\nTokyo and Japan's government, the first half.\n")
+        slow.flush()
+        # Written after the first half: once it is published, the first half's events
+        # have been seen too.
+        write_article(collection, "marker.txt", "Marker story", "About Japan.")
+        wait_until(lambda: "Marker story" in titles(client), "the marker published")
+        assert "Slowly copied story" not in titles(client)
+        slow.write("The second half names Osaka.\n")
+    wait_until(lambda: "Slowly copied story" in titles(client), "the closed file published")
+    assert "The second half names Osaka." in feed_text(client)
+
+
+def test_a_file_left_open_is_read_as_it_is_in_the_end(
+    settings, collection: Path, make_app, monkeypatch
+) -> None:
+    monkeypatch.setattr(watch, "WRITING_SECONDS", 0.5)
+    client = make_app({**settings, "reload_interval": 0.05}, watch=True).test_client()
+    with (collection / "open.txt").open("w", encoding="utf-8") as kept_open:
+        kept_open.write("Left open\n\nA story about Japan, whole but never closed.\n")
+        kept_open.flush()
+        wait_until(lambda: "Left open" in titles(client), "the file left open published")
+
+
+def test_a_whole_scan_leaves_files_being_written_to_their_close() -> None:
+    known = {"a.txt": FileEntry("a.txt", 10, 1)}
+    now = {"a.txt": FileEntry("a.txt", 20, 2), "b.txt": FileEntry("b.txt", 5, 2)}
+    assert difference(now, known).changed == [now["a.txt"], now["b.txt"]]
+    assert difference(now, known, writing={"a.txt"}).changed == [now["b.txt"]]
+    assert difference({}, known, unread={""}).gone == set()
+    assert difference({}, known, unread={"2025/"}).gone == {"a.txt"}

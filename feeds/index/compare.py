@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,11 +34,13 @@ def difference(
     now: Mapping[str, FileEntry],
     known: Mapping[str, FileEntry],
     unread: Iterable[str] = (),
+    writing: Container[str] = (),
 ) -> Difference:
     """What differs between a whole scan and what is known. Files known under a folder the
     scan could not read are unknown now, not gone: a collection folder being swapped, an
-    unmounted share or a folder without permission never empties a feed."""
-    changed = [now[p] for p in sorted(now) if known.get(p) != now[p]]
+    unmounted share or a folder without permission never empties a feed. Files still being
+    written are left to be read when they are closed."""
+    changed = [now[p] for p in sorted(now) if known.get(p) != now[p] and p not in writing]
     gone = {p for p in known.keys() - now.keys() if not under(p, unread)}
     return Difference(changed, gone)
 

@@ -218,7 +218,7 @@ class LiveIndex:
         try:
             now, scan_problems, unread = compare.scan(self.root)
             with self._lock:
-                found = compare.difference(now, self.files.entries, unread)
+                found = compare.difference(now, self.files.entries, unread, self.watcher.writing())
             ordered = sorted({e.path for e in found.changed} | found.gone)
             log.info("comparing the resumed snapshot: %d files changed meanwhile", len(ordered))
             for start in range(0, len(ordered), CHUNK):
@@ -269,7 +269,7 @@ class LiveIndex:
 
     def _full_scan(self) -> bool:
         now, scan_problems, unread = compare.scan(self.root)
-        found = compare.difference(now, self.files.entries, unread)
+        found = compare.difference(now, self.files.entries, unread, self.watcher.writing())
         problems_moved = scan_problems != self.files.scan_problems
         self.files.scan_problems = scan_problems
         if not found and not problems_moved:
@@ -402,7 +402,7 @@ class LiveIndex:
                 self._heal()
             changed = self.refresh(None if (not pending or SCAN_ALL in pending) else pending)
         except Exception as exc:
-            self.watcher.pending |= pending or {SCAN_ALL}  # tried again at the next check
+            self.watcher.again(pending or {SCAN_ALL})  # tried again at the next check
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("reloading the collection failed; previous snapshot kept")
             return False

@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 
 RESCAN_SECONDS = 300.0  # a full scan now and then, in case file-system events were lost
 EVERYTHING = "/"  # the pending path that asks for a full scan
+# A file being written is read once its writer closes it; one written to and then left open
+# this long is read as it is.
+WRITING_SECONDS = 10.0
 
 
 class Watcher:
@@ -38,6 +41,10 @@ class Watcher:
         self._busy = busy
         self._retry_seconds = retry_seconds
         self.pending: set[str] = set()
+        # Files written to and not yet closed, with the moment of the last write: read at
+        # their close, so that a file copied in slowly is never published half-written.
+        self._writing: dict[str, float] = {}
+        self._state = threading.Lock()  # pending and writing, changed from two threads
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -46,23 +53,47 @@ class Watcher:
         self._watched = root  # the folder events come from: the root, links followed
 
     def take(self) -> set[str]:
-        """The paths noticed since the last call."""
-        pending, self.pending = self.pending, set()
-        return pending
+        """The paths noticed since the last call, but files still being written."""
+        with self._state:
+            left = time.monotonic() - WRITING_SECONDS
+            for path in [p for p, moment in self._writing.items() if moment <= left]:
+                del self._writing[path]  # written to, then left open: read as it is
+                self.pending.add(path)
+            taken = self.pending - self._writing.keys()
+            self.pending = set()
+        return taken
+
+    def again(self, paths: set[str]) -> None:
+        """Paths a failed check is to look at again, at the next one."""
+        with self._state:
+            self.pending |= paths
+
+    def writing(self) -> frozenset[str]:
+        """The files being written now: a whole scan leaves them to their close."""
+        with self._state:
+            return frozenset(self._writing)
 
     def queue(self, paths: set[str]) -> None:
         """Paths to look at again at the next check."""
-        self.pending |= paths
+        with self._state:
+            self.pending |= paths
+            for path in paths:
+                self._writing.pop(path, None)
         self._wake.set()
 
-    def notice(self, path: str, is_directory: bool) -> None:
-        """Note a changed path; the watcher thread picks it up at once."""
+    def notice(self, path: str, is_directory: bool, written: bool = False) -> None:
+        """Note a changed path; the watcher thread picks it up at once, or, for a file being
+        written (``written``), once it is closed."""
         try:
             relative = Path(path).relative_to(self._watched).as_posix()
         except ValueError:
             return
         if relative == ".":
             relative = ""
+        if written and not is_directory:
+            with self._state:
+                self._writing[relative] = time.monotonic()
+            return
         self.queue({relative + "/" if is_directory else relative})
 
     def start(self, first: Callable[[], object] | None = None) -> None:
@@ -86,6 +117,10 @@ class Watcher:
         except ImportError:
             return None
         watcher = self
+        observer = Observer()
+        # inotify tells when a writer closes a file: a write waits for that. Elsewhere each
+        # write is read as it comes.
+        closes = type(observer).__name__ == "InotifyObserver"
 
         class Handler(FileSystemEventHandler):  # type: ignore[misc]
             def on_any_event(self, event) -> None:  # type: ignore[no-untyped-def]
@@ -93,11 +128,16 @@ class Watcher:
                     return
                 if event.is_directory and event.event_type in ("modified", "closed"):
                     return  # a file inside changed: its own event says which
+                # A write, or a file just created empty: its writer has yet to close it. A
+                # file moved in whole is read at once.
+                written = closes and (
+                    event.event_type == "modified"
+                    or (event.event_type == "created" and _empty(event.src_path))
+                )
                 for raw in (event.src_path, getattr(event, "dest_path", "")):
                     if raw:
-                        watcher.notice(os.fsdecode(raw), event.is_directory)
+                        watcher.notice(os.fsdecode(raw), event.is_directory, written)
 
-        observer = Observer()
         self._watched = Path(os.path.realpath(self.root))
         try:
             observer.schedule(Handler(), str(self._watched), recursive=True)
@@ -116,21 +156,41 @@ class Watcher:
                     self._swapped()  # a scan follows the path: nothing more to do
                     self._check()
                 continue
+            busy = self._busy()
             timeout = RESCAN_SECONDS - (time.monotonic() - last_scan)
-            if self._busy():
+            if busy:
                 timeout = min(timeout, self._retry_seconds())  # an index to write or heal
-            woke, swapped = self._wait(time.monotonic() + max(timeout, 0.0))
+            woke, swapped = self._wait(time.monotonic() + max(min(timeout, self._left()), 0.0))
             if self._stop.is_set():
                 break
             if swapped:
-                self.pending.add(EVERYTHING)
+                self._add(EVERYTHING)
             elif woke:
                 self._stop.wait(min(self.interval, 0.05))  # let a burst of events settle
                 self._wake.clear()
             elif time.monotonic() - last_scan >= RESCAN_SECONDS:
-                self.pending.add(EVERYTHING)
+                self._add(EVERYTHING)
                 last_scan = time.monotonic()
-            self._check()
+            if busy or self._due():
+                self._check()
+
+    def _add(self, path: str) -> None:
+        with self._state:
+            self.pending.add(path)
+
+    def _left(self) -> float:
+        """The seconds until the first file written to and left open is read as it is."""
+        with self._state:
+            if not self._writing:
+                return RESCAN_SECONDS
+            return min(self._writing.values()) + WRITING_SECONDS - time.monotonic() + 0.01
+
+    def _due(self) -> bool:
+        """Whether a path waits to be read: one not being written, or one left open."""
+        with self._state:
+            return bool(self.pending - self._writing.keys()) or any(
+                moment <= time.monotonic() - WRITING_SECONDS for moment in self._writing.values()
+            )
 
     def _wait(self, deadline: float) -> tuple[bool, bool]:
         """Wait for an event until ``deadline``, looking every interval at whether the root
@@ -183,3 +243,10 @@ def _identity(folder: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (info.st_dev, info.st_ino)
+
+
+def _empty(path: str | bytes) -> bool:
+    try:
+        return os.stat(path).st_size == 0
+    except OSError:
+        return False
