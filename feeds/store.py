@@ -104,7 +104,7 @@ _COLUMNS = "path, size, mtime_ns, problems, id, title, digest, source, author, l
 
 
 class DamagedIndex(Exception):
-    """The database file is not a sound SQLite database of this schema."""
+    """The database file is not a sound SQLite database of this schema, or not the one opened."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,8 +493,11 @@ class IndexStore:
                     self._db.close()
                 self._db = None
             with self._healing():
-                replaced = self._identity is not None and _identity(self.path) != self._identity
-                if replaced:  # another worker set the damaged file aside and made a new one
+                there = _identity(self.path)
+                if self._identity is not None and there is None:
+                    log.warning("index %s was removed; making it anew", self.path)
+                elif self._identity is not None and there != self._identity:
+                    # another worker set the damaged file aside and made a new one
                     log.warning("index %s was rebuilt by another process; refilling it",
                                 self.path)  # fmt: skip
                 else:
@@ -554,6 +557,11 @@ class IndexStore:
                 with suppress(sqlite3.Error):
                     self._db.close()
             self._db, self._writable = db, True
+        if self._identity is not None and _identity(self.path) != self._identity:
+            # Deleted (a cache folder cleared by hand) or set aside by another worker's heal:
+            # what is written to the file this one has open would be lost with it.
+            self._damage(DamagedIndex("its file was removed or replaced while in use"))
+            return
         try:
             # Workers sharing the index store the files each notices, often the same new
             # one at the same moment: the rows are looked up and replaced under one write

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ import feedparser
 import pytest
 
 from conftest import write_article
-from feeds import create_app
+from feeds import create_app, store
 from feeds.cli import main
 from feeds.store import STATE_MAGIC
 
@@ -301,3 +302,34 @@ def test_a_build_resuming_on_a_damaged_database_rebuilds_it(runner, settings, tm
         )
     db.close()
     assert len(list((out / "articles").glob("*.html"))) == ARTICLES
+
+
+def test_an_index_folder_removed_while_serving_is_made_anew(settings, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A cache folder cleared by hand: writes to the removed file would be lost with it, so a
+    new database is made and filled, with the first-seen dates the server knows."""
+    caplog.set_level("WARNING")
+    monkeypatch.setattr(store, "RETRY_SECONDS", 0.2)
+    app = create_app({**settings, "reload_interval": 0.05}, watch=True)
+    live = app.extensions["feeds"]
+    try:
+        client = app.test_client()
+        dates = {
+            e.id: e.published for e in feedparser.parse(client.get("/feeds/all.atom").data).entries
+        }
+        shutil.rmtree(index_file(settings).parent)
+        write_article(Path(str(settings["collection"])), "after.txt", "Written after", "Japan.")
+        deadline = time.monotonic() + 60  # generous: a busy machine is slow, a hang still fails
+        while not ("was removed; making it anew" in caplog.text and index_file(settings).exists()):
+            assert time.monotonic() < deadline, "the removed index was never made anew"
+            time.sleep(0.05)
+        while live.store.damaged or live.store.refilling or live.store.pending:
+            assert time.monotonic() < deadline, "the new index was never written"
+            time.sleep(0.05)
+        entries = feedparser.parse(client.get("/feeds/all.atom").data).entries
+        assert "Written after" in [e.title for e in entries]
+        assert {e.id: e.published for e in entries if e.id in dates} == dates
+        seen = sqlite3.connect(index_file(settings)).execute("SELECT count(*) FROM seen").fetchone()
+        assert seen == (ARTICLES + 1,)
+        assert live.store.text(live.snapshot.articles[0].path), "the new index holds the text"
+    finally:
+        live.close()
