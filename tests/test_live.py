@@ -307,3 +307,43 @@ def test_a_whole_scan_leaves_files_being_written_to_their_close() -> None:
     assert difference(now, known, writing={"a.txt"}).changed == [now["b.txt"]]
     assert difference({}, known, unread={""}).gone == set()
     assert difference({}, known, unread={"2025/"}).gone == {"a.txt"}
+
+
+MOUNTS = """\
+22 27 0:21 / /proc rw,relatime - proc proc rw
+27 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+40 27 0:50 / /srv/news rw,relatime shared:20 - nfs4 files:/export/news rw,vers=4.2
+41 40 0:51 / /srv/news/local rw,relatime - ext4 /dev/sdb1 rw
+42 27 0:52 / /mnt/my\\040share rw - fuse.sshfs me@host:/news rw,user_id=0
+43 27 0:53 / /var/lib/containers rw - fuse.fuse-overlayfs fuse-overlayfs rw
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "is_shared"),
+    [
+        ("/srv/news/2025/a.txt", "nfs4", True),
+        ("/srv/news", "nfs4", True),
+        ("/srv/news/local/a.txt", "ext4", False),  # a local disk mounted inside the share
+        ("/srv/newsroom", "ext4", False),  # a prefix of the name is not a folder above
+        ("/mnt/my share/seeds", "fuse.sshfs", True),
+        ("/var/lib/containers/seeds", "fuse.fuse-overlayfs", False),
+    ],
+)
+def test_the_file_system_of_the_collection(path: str, kind: str, is_shared: bool) -> None:
+    assert watch.file_system(Path(path), MOUNTS) == kind
+    assert watch.shared(kind) is is_shared
+
+
+def test_a_collection_on_a_shared_file_system_is_scanned(
+    settings, collection: Path, make_app, monkeypatch, caplog
+) -> None:
+    """Events on NFS, SMB or sshfs tell only of this machine's changes: the collection is
+    scanned every interval instead, and a change made elsewhere is seen all the same."""
+    caplog.set_level("INFO", logger="feeds.index.watch")
+    monkeypatch.setattr(watch, "file_system", lambda path: "nfs4")
+    app = make_app({**settings, "reload_interval": 0.05}, watch=True)
+    client = app.test_client()
+    assert "file system (nfs4) tells of no change made on another machine" in caplog.text
+    write_article(collection, "remote.txt", "Written on another machine", "About Japan.")
+    wait_until(lambda: "Written on another machine" in titles(client), "the scan found it")

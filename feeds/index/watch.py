@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,15 @@ EVERYTHING = "/"  # the pending path that asks for a full scan
 # A file being written is read once its writer closes it; one written to and then left open
 # this long is read as it is.
 WRITING_SECONDS = 10.0
+# File systems shared over a network or from a virtual machine's host: their events tell of
+# changes made on this machine only, so a collection on one is scanned every interval.
+SHARED = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "virtiofs", "ceph", "glusterfs", "lustre",
+    "afs", "gpfs", "beegfs", "vboxsf", "vmhgfs", "prl_fs",
+})  # fmt: skip
+# FUSE file systems are shared ones (sshfs, rclone, s3fs...) but for these, local to the machine.
+LOCAL_FUSE = frozenset({"fuse.fuse-overlayfs", "fuse.lxcfs"})
+MOUNTS = Path("/proc/self/mountinfo")
 
 
 class Watcher:
@@ -115,6 +125,13 @@ class Watcher:
             from watchdog.events import FileSystemEventHandler
             from watchdog.observers import Observer
         except ImportError:
+            return None
+        kind = file_system(Path(os.path.realpath(self.root)))
+        if kind is not None and shared(kind):
+            log.info(
+                "the collection's file system (%s) tells of no change made on another "
+                "machine: scanning it every %g s", kind, self.interval,
+            )  # fmt: skip
             return None
         watcher = self
         observer = Observer()
@@ -250,3 +267,34 @@ def _empty(path: str | bytes) -> bool:
         return os.stat(path).st_size == 0
     except OSError:
         return False
+
+
+def shared(kind: str) -> bool:
+    """Whether a file system of this type may change without this machine's events."""
+    return kind in SHARED or (kind.startswith("fuse.") and kind not in LOCAL_FUSE)
+
+
+def file_system(path: Path, mounts: str | None = None) -> str | None:
+    """The type of the file system ``path`` is on, from the mount table (``mounts``, the text
+    of /proc/self/mountinfo, read when not given); None where there is none to read."""
+    if mounts is None:
+        try:
+            mounts = MOUNTS.read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError:
+            return None
+    best, kind = -1, None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if "-" not in fields[6:]:
+            continue
+        point = _unescape(fields[4])
+        # The deepest mount holding the path; of two at one point, the later mounted.
+        holds = path == Path(point) or Path(point) in path.parents
+        if holds and len(point) >= best:
+            best, kind = len(point), fields[fields.index("-", 6) + 1]
+    return kind
+
+
+def _unescape(field: str) -> str:
+    """A mount point as written in the mount table: spaces and the like as ``\\040``."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
