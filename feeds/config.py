@@ -191,11 +191,18 @@ def variable(name: str) -> str:
 
 
 def default_index(collection: Path, environ: Mapping[str, str]) -> Path:
-    """The index folder when none is set: in the user's cache, one per collection folder, so
-    that the collection itself is never written to."""
-    key = hashlib.sha256(str(collection).encode()).hexdigest()[:12]
-    cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "feeds" / f"{collection.name}-{key}"
+    """The index folder when none is set: in the user's cache, one per collection path, so
+    that the collection itself is never written to. The path as given, links kept, so a link
+    switched to a new release keeps its index; an index made before, for the path with its
+    links followed, is kept."""
+    cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "feeds"
+    index = cache / _index_name(collection)
+    earlier = cache / _index_name(collection.resolve())
+    return earlier if not index.exists() and earlier.exists() else index
+
+
+def _index_name(collection: Path) -> str:
+    return f"{collection.name}-{hashlib.sha256(str(collection).encode()).hexdigest()[:12]}"
 
 
 assert {s.name for s in SETTINGS} == {f.name for f in fields(Config)}, "SETTINGS and Config differ"

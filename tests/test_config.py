@@ -44,3 +44,24 @@ def test_serve_refuses_an_unknown_server(runner, collection: Path) -> None:
     )
     assert result.exit_code == 1
     assert "FEEDS_SERVER: choose one of granian, gunicorn" in result.output
+
+
+def test_the_default_index_follows_the_collection_path_as_given(tmp_path: Path) -> None:
+    """A link switched from release to release keeps one index; an index made for the folder
+    a link led to, before links were kept, is still used."""
+    for release in ("1", "2"):
+        (tmp_path / "releases" / release).mkdir(parents=True)
+    link = tmp_path / "news"
+    link.symlink_to(tmp_path / "releases" / "1")
+    environ = {"FEEDS_COLLECTION": str(link), "XDG_CACHE_HOME": str(tmp_path / "c")}
+    first = Config.load(environ=environ).index_path
+    link.unlink()
+    link.symlink_to(tmp_path / "releases" / "2")
+    assert Config.load(environ=environ).index_path == first
+    assert first.name.startswith("news-")
+    # An index made for the folder the link led to, and none yet for the link: kept.
+    earlier = Config.load(environ={**environ, "FEEDS_COLLECTION": str(tmp_path / "releases" / "2")})
+    earlier.index_path.mkdir(parents=True)
+    assert Config.load(environ=environ).index_path == earlier.index_path
+    first.mkdir(parents=True)  # once the link has its own, it is the one
+    assert Config.load(environ=environ).index_path == first
