@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import resource
 import socket
 import threading
 import time
@@ -29,6 +30,11 @@ from .config import Config
 
 PARENT_POLL_SECONDS = 0.5
 MAX_REQUEST_LINE = 8190  # gunicorn's largest limit; longer request lines answer 414
+# Connections a granian worker holds at once. Clients that open connections and send their
+# headers slowly, or never, each hold one: past granian's default of 1,024 every other
+# client waited. Each costs about 20 KiB while held, and at most HEADER_SECONDS.
+CONNECTIONS = 8192
+HEADER_SECONDS = 10  # to send a request's headers; a reader's client sends them at once
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +89,27 @@ def serve(config: Config) -> None:
     SERVERS[config.server](config)
 
 
+def open_files() -> int:
+    """Raise this process's limit of open files to its hard limit (systemd starts services
+    at 1,024) and return it: every connection held is one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return 1 << 20 if soft == resource.RLIM_INFINITY else soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (OSError, ValueError):
+        return soft
+    return wanted
+
+
 def _granian(config: Config) -> None:
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
 
+    # Files beside the connections: the index, the collection's files, the log, a reserve.
+    connections = max(64, min(CONNECTIONS, open_files() - 256))
     Granian(
         "feeds.server:app_from_environment",
         factory=True,
@@ -98,6 +121,8 @@ def _granian(config: Config) -> None:
         http=HTTPModes.http1,
         websockets=False,  # WSGI has none; left on, granian says so at every start
         log_access=config.access_log,
+        backpressure=connections,
+        http1_settings=HTTP1Settings(header_read_timeout=HEADER_SECONDS * 1000),
     ).serve()
 
 

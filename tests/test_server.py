@@ -4,6 +4,7 @@ their main process, 414 for request lines over 8 KiB and nosniff on every respon
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from servers import feeds_env, feeds_serve, free_port, get, running
 
 from conftest import write_article
-from feeds.server import SERVERS, PortTaken, check_port
+from feeds.server import HEADER_SECONDS, SERVERS, PortTaken, check_port
 
 DEADLINE = 20.0
 
@@ -169,3 +170,38 @@ def test_workers_sharing_an_index_store_new_articles_without_damage(
     log = (folder / "serve.log").read_text()
     assert "damaged" not in log and "UNIQUE" not in log, log
     assert not list((folder / "index").glob("*.damaged-*"))
+
+
+SLOW_CLIENTS = 2000  # past the 1,024 connections a granian worker held by default
+
+
+def test_clients_that_never_finish_their_headers_shut_no_one_out(
+    collection, tmp_path: Path
+) -> None:
+    """A slow-headers attack (slowloris) from one address: the connections it holds cost
+    memory, not service. Every other reader is answered at once, and each held connection is
+    dropped once it has had its HEADER_SECONDS."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = SLOW_CLIENTS + 256
+    if hard != resource.RLIM_INFINITY and hard < need:
+        pytest.skip(f"this machine allows {hard} open files, fewer than the {need} it needs")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
+    held: list[socket.socket] = []
+    try:
+        with feeds_serve(collection, tmp_path / "server") as url:
+            port = int(url.rsplit(":", 1)[1])
+            for _ in range(SLOW_CLIENTS):
+                client = socket.create_connection(("127.0.0.1", port), timeout=10)
+                client.sendall(b"GET /feeds/korea.rss HTTP/1.1\r\nHost: feeds.test\r\n")
+                held.append(client)
+            started = time.monotonic()
+            reply = get(url + "/feeds/korea.rss")
+            assert reply.status == 200 and b"<rss" in reply.body
+            assert time.monotonic() - started < 5, "a reader waited behind the slow clients"
+            held[0].settimeout(HEADER_SECONDS + 20)  # bounded: a hang fails
+            ended = held[0].recv(64)
+            assert ended == b"" or ended.startswith(b"HTTP/1.1 408"), ended
+    finally:
+        for client in held:
+            client.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
