@@ -415,6 +415,16 @@ def _walk(
             yield entry, relpath
 
 
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """Which file or folder is at ``path`` now, links followed (device and inode), or None
+    when there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _inside(path: str, root: Path) -> bool:
     try:
         return Path(os.path.realpath(path)).is_relative_to(root)

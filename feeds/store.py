@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .collection import FileEntry, display_path
+from .collection import FileEntry, display_path, file_identity
 from .models import Gone, Indexed, Problem
 from .search import Query, words
 
@@ -237,15 +237,6 @@ def locked(path: Path, how: int = fcntl.LOCK_EX, required: bool = True) -> Itera
         os.close(descriptor)  # closing releases the lock
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
-    """Which file is at ``path`` (device and inode), or None when there is none."""
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return found.st_dev, found.st_ino
-
-
 class SnapshotFile:
     """The last snapshot's records beside the database, for a fast start: a pickle behind a
     magic line and its SHA-256, written whole or not at all, and never trusted when damaged."""
@@ -397,7 +388,7 @@ class IndexStore:
         except BaseException:
             db.close()
             raise
-        self._identity = _identity(self.path)
+        self._identity = file_identity(self.path)
         return db
 
     def _prepare(self, db: sqlite3.Connection) -> None:
@@ -493,7 +484,7 @@ class IndexStore:
                     self._db.close()
                 self._db = None
             with self._healing():
-                there = _identity(self.path)
+                there = file_identity(self.path)
                 if self._identity is not None and there is None:
                     log.warning("index %s was removed; making it anew", self.path)
                 elif self._identity is not None and there != self._identity:
@@ -557,7 +548,7 @@ class IndexStore:
                 with suppress(sqlite3.Error):
                     self._db.close()
             self._db, self._writable = db, True
-        if self._identity is not None and _identity(self.path) != self._identity:
+        if self._identity is not None and file_identity(self.path) != self._identity:
             # Deleted (a cache folder cleared by hand) or set aside by another worker's heal:
             # what is written to the file this one has open would be lost with it.
             self._damage(DamagedIndex("its file was removed or replaced while in use"))

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..collection import file_identity
+
 log = logging.getLogger(__name__)
 
 RESCAN_SECONDS = 300.0  # a full scan now and then, in case file-system events were lost
@@ -59,7 +61,7 @@ class Watcher:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._observer: object = None
-        self._folder = _identity(root)  # the folder the root names, to notice a swap
+        self._folder = file_identity(root)  # the folder the root names, to notice a swap
         self._watched = root  # the folder events come from: the root, links followed
 
     def take(self) -> set[str]:
@@ -228,7 +230,7 @@ class Watcher:
         release, a folder renamed into its place, a share mounted again. Events then come
         from the new folder, and the whole of it is compared with what is published. A
         root that is gone, or cannot be read, changes nothing until it is back."""
-        folder = _identity(self.root)
+        folder = file_identity(self.root)
         if folder == self._folder:
             return False
         self._folder = folder
@@ -251,15 +253,6 @@ class Watcher:
             self._observer.stop()  # type: ignore[attr-defined]
         for thread in self._threads:
             thread.join(timeout=10)
-
-
-def _identity(folder: Path) -> tuple[int, int] | None:
-    """The device and inode of the folder a path names now, links followed."""
-    try:
-        info = os.stat(folder)
-    except OSError:
-        return None
-    return (info.st_dev, info.st_ino)
 
 
 def _empty(path: str | bytes) -> bool:
