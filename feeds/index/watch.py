@@ -67,8 +67,8 @@ class Watcher:
     def take(self) -> set[str]:
         """The paths noticed since the last call, but files still being written."""
         with self._state:
-            left = time.monotonic() - WRITING_SECONDS
-            for path in [p for p, moment in self._writing.items() if moment <= left]:
+            since = time.monotonic() - WRITING_SECONDS
+            for path in [p for p, moment in self._writing.items() if moment <= since]:
                 del self._writing[path]  # written to, then left open: read as it is
                 self.pending.add(path)
             taken = self.pending - self._writing.keys()
@@ -179,7 +179,7 @@ class Watcher:
             timeout = RESCAN_SECONDS - (time.monotonic() - last_scan)
             if busy:
                 timeout = min(timeout, self._retry_seconds())  # an index to write or heal
-            woke, swapped = self._wait(time.monotonic() + max(min(timeout, self._left()), 0.0))
+            woke, swapped = self._wait(time.monotonic() + max(timeout, 0.0))
             if self._stop.is_set():
                 break
             if swapped:
@@ -197,32 +197,32 @@ class Watcher:
         with self._state:
             self.pending.add(path)
 
-    def _left(self) -> float:
-        """The seconds until the first file written to and left open is read as it is."""
-        with self._state:
-            if not self._writing:
-                return RESCAN_SECONDS
-            return min(self._writing.values()) + WRITING_SECONDS - time.monotonic() + 0.01
-
     def _due(self) -> bool:
         """Whether a path waits to be read: one not being written, or one left open."""
         with self._state:
-            return bool(self.pending - self._writing.keys()) or any(
-                moment <= time.monotonic() - WRITING_SECONDS for moment in self._writing.values()
-            )
+            return bool(self.pending - self._writing.keys()) or self._left_open()
+
+    def _left_open(self) -> bool:
+        """Whether a file written to has had no write for WRITING_SECONDS: read it as it is."""
+        since = time.monotonic() - WRITING_SECONDS
+        return any(moment <= since for moment in self._writing.values())
 
     def _wait(self, deadline: float) -> tuple[bool, bool]:
         """Wait for an event until ``deadline``, looking every interval at whether the root
-        still names the folder being watched: (woken by an event, root swapped)."""
+        still names the folder being watched and whether a file was left open: (woken by an
+        event, root swapped)."""
         while True:
             left = deadline - time.monotonic()
             woke = self._wake.wait(max(min(left, self.interval), 0.0))
-            self._wake.clear()
+            if woke:  # cleared only when seen: a wake between a timeout and here stays set
+                self._wake.clear()
             if self._stop.is_set():
                 return woke, False
             if self._swapped():
                 return woke, True
-            if woke or time.monotonic() >= deadline:
+            with self._state:
+                left_open = self._left_open()
+            if woke or left_open or time.monotonic() >= deadline:
                 return woke, False
 
     def _swapped(self) -> bool:
