@@ -24,6 +24,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from .config import Config
@@ -92,15 +93,14 @@ def serve(config: Config) -> None:
 def open_files() -> int:
     """Raise this process's limit of open files to its hard limit (systemd starts services
     at 1,024) and return it: every connection held is one."""
+    unlimited = resource.RLIM_INFINITY
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
-    if soft == resource.RLIM_INFINITY or soft >= wanted:
-        return 1 << 20 if soft == resource.RLIM_INFINITY else soft
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    except (OSError, ValueError):
-        return soft
-    return wanted
+    wanted = (1 << 20) if hard == unlimited else hard  # the kernel's own bound, nr_open
+    if soft != unlimited and soft < wanted:
+        with suppress(OSError, ValueError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    return wanted if soft == unlimited else soft
 
 
 def _granian(config: Config) -> None:
