@@ -81,6 +81,8 @@ def named(
     found.gone &= known.keys()
     if found.gone and not root.is_dir():
         return None  # the collection folder itself went: not its files
+    # A file named by its own event and by its folder's is read once.
+    found.changed = sorted({e.path: e for e in found.changed}.values(), key=lambda e: e.path)
     return found
 
 
