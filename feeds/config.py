@@ -51,7 +51,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "reload_interval",
         2.0,
-        "Seconds between checks of the collection for changes; 0 turns live reload off.",
+        "Seconds between checks of the collection for changes where file-system events do not "
+        "tell of them (no inotify, a shared file system), and for a new folder at its path; 0 "
+        "turns live reload off.",
         float,
     ),
     Setting("host", "127.0.0.1", "Address `feeds serve` listens on."),
