@@ -102,6 +102,7 @@ bench: $(VENV)/.installed-test bench-tools
 	$(BIN)/python bench/cache.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/restart.py
+	$(BIN)/python bench/bulk.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
