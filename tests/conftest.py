@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import feedparser
 import pytest
 from click.testing import CliRunner
 
@@ -126,3 +128,19 @@ def adapted(text: str, changes: Mapping[str, str]) -> str:
         assert old in text, f"{old!r} is no longer in:\n{text}"
         text = text.replace(old, new)
     return text
+
+
+WAIT_SECONDS = 15.0  # generous for a busy machine; a hang still fails
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = WAIT_SECONDS) -> None:
+    """Poll ``condition`` until it holds; past ``seconds`` fail, saying what never happened."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {seconds} s"
+        time.sleep(0.05)
+
+
+def feed_titles(client: Any, path: str = "/feeds/all.atom") -> list[str]:
+    """The titles of a feed a test app serves, newest first."""
+    return [e.title for e in feedparser.parse(client.get(path).data).entries]

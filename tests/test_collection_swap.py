@@ -7,34 +7,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import feedparser
 import pytest
 
-from conftest import app_settings, write_article
+from conftest import app_settings, wait_for, write_article
+from conftest import feed_titles as titles
 from feeds.collection import scan
 from feeds.config import Config
-
-DEADLINE = 15.0
-
-
-def titles(client, path: str = "/feeds/all.atom") -> list[str]:  # type: ignore[no-untyped-def]
-    return [e.title for e in feedparser.parse(client.get(path).data).entries]
 
 
 def status(client) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return json.loads(client.get("/status.json").data)
-
-
-def wait_for(done: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not done():
-        assert time.monotonic() < deadline, f"{what} within {DEADLINE} s"
-        time.sleep(0.05)
 
 
 def switch_link(link: Path, target: Path) -> None:

@@ -11,17 +11,14 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from conftest import write_article
+from conftest import feed_titles as titles
+from conftest import wait_for, write_article
 from feeds import create_app
 from feeds.collection import FileEntry
 from feeds.config import Config
 from feeds.index import watch
 from feeds.index.compare import difference, named
 from feeds.index.live import LiveIndex
-
-
-def titles(client, path: str = "/feeds/all.atom") -> list[str]:  # type: ignore[no-untyped-def]
-    return [e.title for e in feedparser.parse(client.get(path).data).entries]
 
 
 def test_added_file_appears_and_removed_file_disappears(app, client, collection: Path) -> None:
@@ -263,13 +260,6 @@ def feed_text(client) -> str:  # type: ignore[no-untyped-def]
     return client.get("/feeds/all.json").get_data(as_text=True)
 
 
-def wait_until(done, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + 15
-    while not done():
-        assert time.monotonic() < deadline, f"{what} within 15 s"
-        time.sleep(0.05)
-
-
 def test_a_file_being_written_is_published_once_it_is_closed(
     settings, collection: Path, make_app
 ) -> None:
@@ -282,10 +272,10 @@ def test_a_file_being_written_is_published_once_it_is_closed(
         # Written after the first half: once it is published, the first half's events
         # have been seen too.
         write_article(collection, "marker.txt", "Marker story", "About Japan.")
-        wait_until(lambda: "Marker story" in titles(client), "the marker published")
+        wait_for(lambda: "Marker story" in titles(client), "the marker published")
         assert "Slowly copied story" not in titles(client)
         slow.write("The second half names Osaka.\n")
-    wait_until(lambda: "Slowly copied story" in titles(client), "the closed file published")
+    wait_for(lambda: "Slowly copied story" in titles(client), "the closed file published")
     assert "The second half names Osaka." in feed_text(client)
 
 
@@ -297,7 +287,7 @@ def test_a_file_left_open_is_read_as_it_is_in_the_end(
     with (collection / "open.txt").open("w", encoding="utf-8") as kept_open:
         kept_open.write("Left open\n\nA story about Japan, whole but never closed.\n")
         kept_open.flush()
-        wait_until(lambda: "Left open" in titles(client), "the file left open published")
+        wait_for(lambda: "Left open" in titles(client), "the file left open published")
 
 
 def test_a_whole_scan_leaves_files_being_written_to_their_close() -> None:
@@ -346,7 +336,7 @@ def test_a_collection_on_a_shared_file_system_is_scanned(
     client = app.test_client()
     assert "file system (nfs4) tells of no change made on another machine" in caplog.text
     write_article(collection, "remote.txt", "Written on another machine", "About Japan.")
-    wait_until(lambda: "Written on another machine" in titles(client), "the scan found it")
+    wait_for(lambda: "Written on another machine" in titles(client), "the scan found it")
 
 
 def test_a_file_named_by_its_own_event_and_its_folders_is_read_once(tmp_path: Path) -> None:

@@ -128,7 +128,8 @@ class Watcher:
             from watchdog.observers import Observer
         except ImportError:
             return None
-        kind = file_system(Path(os.path.realpath(self.root)))
+        folder = Path(os.path.realpath(self.root))  # events name paths in it, links followed
+        kind = file_system(folder)
         if kind is not None and shared(kind):
             log.info(
                 "the collection's file system (%s) tells of no change made on another "
@@ -157,7 +158,7 @@ class Watcher:
                     if raw:
                         watcher.notice(os.fsdecode(raw), event.is_directory, written)
 
-        self._watched = Path(os.path.realpath(self.root))
+        self._watched = folder
         try:
             observer.schedule(Handler(), str(self._watched), recursive=True)
             observer.start()
