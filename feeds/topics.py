@@ -31,9 +31,10 @@ FULL_SENTENCE = 6
 # A club named after its city has at most this many words before the city ("Red Star Belgrade").
 CLUB_WORDS = 2
 # Where a sentence may end: after . ! or ? (and a closing quote), before a capital or a digit.
-SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
+SENTENCE_END = re.compile(r"(?<=[.!?])([\"'”’)]?)\s+(?=[\"'“‘(]?[A-Z0-9])")
 # ...unless the full stop ends an abbreviation: "U.S. And Canada", "Mr. Smith".
 ABBREVIATION = re.compile(r"(?:\b[A-Z]\.)+$|\b(?:Mr|Mrs|Ms|Dr|St|Sen|Rep|Gov|Gen|No|Co|Inc|Jr)\.$")
+ABBREVIATION_SIZE = 5  # the longest "Mrs." with the word boundary before it; "U.S." ends in "S."
 # A match's score as results give it: "Hereford 1-1 Doncaster", not "2.50" or "1987-88".
 SCORE = re.compile(r"(?<![\d.,])\d{1,2}-\d{1,2}(?![\d.,-])")
 
@@ -287,8 +288,9 @@ def sentences(text: str) -> list[str]:
     parts: list[str] = []
     start = 0
     for end in SENTENCE_END.finditer(text):
-        if not ABBREVIATION.search(text, start, end.start() + 1):
-            parts.append(text[start : end.start() + 1])
+        stop = end.start()  # just after the full stop
+        if not ABBREVIATION.search(text, max(start, stop - ABBREVIATION_SIZE), stop):
+            parts.append(text[start : end.end(1)])  # with its closing quote, if any
             start = end.end()
     parts.append(text[start:])
     return parts

@@ -14,7 +14,7 @@ from feeds.cli import main
 from feeds.collection import parse_article
 from feeds.models import Parsed
 from feeds.taxonomy import load_taxonomy
-from feeds.topics import Matcher
+from feeds.topics import Matcher, sentences, words_of
 
 DATA = Path(__file__).parent / "data" / "topics"
 ARTICLES = DATA / "articles"
@@ -122,6 +122,27 @@ def test_lowercase_terms_match_in_any_case() -> None:
 
 def test_accents_do_not_matter() -> None:
     assert "france" in topics_of("accents_and_capitals.txt")
+
+
+def test_words_are_runs_of_letters_and_digits_with_accents_folded() -> None:
+    assert words_of("Café-owner Ünal paid £1,5m_x to Ōsaka's 3rd") == [
+        "Cafe", "owner", "Unal", "paid", "1", "5m", "x", "to", "Osaka", "s", "3rd",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("Talks began. Moscow agreed.", ["Talks began.", "Moscow agreed."]),
+        ("Trade with the U.S. And Canada rose.", ["Trade with the U.S. And Canada rose."]),
+        ("The U.S.S.R. Envoy left. Talks ended.", ["The U.S.S.R. Envoy left.", "Talks ended."]),
+        ("He met Mrs. Thatcher. She spoke.", ["He met Mrs. Thatcher.", "She spoke."]),
+        ("Shares rose 5%. 'Good,' he said.", ["Shares rose 5%.", "'Good,' he said."]),
+        ("No end here", ["No end here"]),
+    ],
+)
+def test_sentences_end_at_a_full_stop_but_an_abbreviations(text: str, parts: list[str]) -> None:
+    assert sentences(text) == parts
 
 
 def test_markup_and_ticker_codes_are_not_prose() -> None:
