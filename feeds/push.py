@@ -119,7 +119,10 @@ def exchange(outgoing: Outgoing, timeout: float = TIMEOUT) -> Answer:
         if cut.is_set():  # what came before the cut may look whole: it is not to be trusted
             raise TimeoutError
     except (OSError, http.client.HTTPException) as exc:
-        reason = f"no answer within {timeout:.3g} s" if cut.is_set() else _describe(exc)
+        # The cut, or the socket's own timeout when it comes first (a busy machine may run
+        # the timer late): either way, no answer came in time.
+        late = cut.is_set() or isinstance(exc, TimeoutError)
+        reason = f"no answer within {timeout:.3g} s" if late else _describe(exc)
         raise Failed(reason) from None
     finally:
         if timer is not None:

@@ -145,6 +145,15 @@ def test_a_hostile_endpoint_costs_bounded_time(answer, expected: str) -> None:  
     assert took < 3.0, f"took {took:.1f} s"
 
 
+def test_a_peer_that_never_answers_is_late_even_when_the_deadline_timer_runs_late(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a busy machine the socket's own timeout can come before the deadline's timer runs.
+    monkeypatch.setattr(push, "_cut", lambda connection, cut: None)
+    with endpoint(never) as (url, _), pytest.raises(Failed, match="no answer within 1 s"):
+        exchange(ping(url), timeout=1.0)
+
+
 def test_a_refused_connection_is_a_failure_worth_retrying() -> None:
     with pytest.raises(Failed):  # a free port: nothing listens there
         exchange(ping(f"http://127.0.0.1:{free_port()}/"))
