@@ -19,6 +19,7 @@ from .models import Parsed, Readable
 from .taxonomy import Scoring, Taxonomy
 
 WORD = re.compile(r"[^\W_]+")
+ASCII_WORD = re.compile(r"[A-Za-z0-9]+")  # the same in ASCII text, and faster to find
 # Markup is not prose: HTML tags and the <TICKER> codes of market news name no place.
 MARKUP = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?>|<[A-Z0-9.]{1,12}>")
 PLACES = ("title", "summary", "lead", "body")
@@ -49,7 +50,7 @@ def fold(word: str) -> str:
 def words_of(text: str) -> list[str]:
     prose = MARKUP.sub(" ", text) if "<" in text else text
     if prose.isascii():  # most text: nothing to fold
-        return WORD.findall(prose)
+        return ASCII_WORD.findall(prose)
     return [fold(w) for w in WORD.findall(prose)]
 
 
@@ -308,6 +309,7 @@ def _count_terms(mentions: Iterable[Mention]) -> dict[str, dict[str, int]]:
 
 
 Pattern = tuple[tuple[str, ...], tuple[Hit, ...]]
+Table = dict[str, dict[str, list[Pattern]]]
 
 
 def _with_capitals(words: Iterable[str]) -> frozenset[str]:
@@ -338,16 +340,34 @@ class _Patterns:
         if hit is not None and hit not in hits:
             hits.append(hit)
 
-    def tables(self) -> tuple[dict[str, list[Pattern]], dict[str, list[Pattern]]]:
-        """(exact, folded): first word -> patterns, longest first."""
+    def tables(self) -> tuple[Table, Table]:
+        """(exact, folded): first word -> second word -> the patterns that may match there,
+        longest first; under "" the one-word pattern alone. Most words that begin a longer
+        term ("the", "New") are followed by no second word of one, and are done with in one
+        look-up."""
         exact: dict[str, list[Pattern]] = defaultdict(list)
         folded: dict[str, list[Pattern]] = defaultdict(list)
         for (is_folded, words), hits in self._hits.items():
             (folded if is_folded else exact)[words[0]].append((words, tuple(hits)))
-        for table in (exact, folded):
-            for patterns in table.values():
-                patterns.sort(key=lambda p: -len(p[0]))
-        return dict(exact), dict(folded)
+        return _by_second_word(exact), _by_second_word(folded)
+
+
+def _by_second_word(table: dict[str, list[Pattern]]) -> Table:
+    result: Table = {}
+    for first, patterns in table.items():
+        single = [p for p in patterns if len(p[0]) == 1]
+        longer: dict[str, list[Pattern]] = defaultdict(list)
+        for pattern in patterns:
+            if len(pattern[0]) > 1:
+                longer[pattern[0][1]].append(pattern)
+        result[first] = {
+            "": single,
+            **{
+                second: sorted(found, key=lambda p: -len(p[0])) + single
+                for second, found in longer.items()
+            },
+        }
+    return result
 
 
 class Matcher:
@@ -469,7 +489,11 @@ class Matcher:
     ) -> tuple[int, tuple[Hit, ...]]:
         best_size, best_hits = 0, cast(tuple[Hit, ...], ())
         for table, seq in ((self._exact, words), (self._folded, lowered)):
-            for pattern, hits in table.get(seq[i], ()):
+            by_second = table.get(seq[i])
+            if by_second is None:
+                continue
+            following = seq[i + 1] if i + 1 < len(seq) else ""
+            for pattern, hits in by_second.get(following) or by_second[""]:
                 size = len(pattern)
                 if size < best_size:
                     break  # patterns are sorted longest first

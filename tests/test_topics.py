@@ -128,6 +128,8 @@ def test_words_are_runs_of_letters_and_digits_with_accents_folded() -> None:
     assert words_of("Café-owner Ünal paid £1,5m_x to Ōsaka's 3rd") == [
         "Cafe", "owner", "Unal", "paid", "1", "5m", "x", "to", "Osaka", "s", "3rd",
     ]  # fmt: skip
+    ascii_words = ["A", "US", "dollar", "3rd", "quarter", "gain"]
+    assert words_of("A US_dollar 3rd-quarter <b>gain</b>") == ascii_words
 
 
 @pytest.mark.parametrize(
@@ -141,7 +143,7 @@ def test_words_are_runs_of_letters_and_digits_with_accents_folded() -> None:
         ("No end here", ["No end here"]),
     ],
 )
-def test_sentences_end_at_a_full_stop_but_an_abbreviations(text: str, parts: list[str]) -> None:
+def test_sentences_end_at_full_stops_not_at_abbreviations(text: str, parts: list[str]) -> None:
     assert sentences(text) == parts
 
 
