@@ -236,7 +236,12 @@ def compose(
         topic_scheme=base + "/topics/",
         article_url=base + article_path("{id}"),
         links=links,
-        archive=bool(request.page),
+        # An archive page is marked as one when it links another archive page. The lone
+        # archive page of a selection links none (RFC 5005 asks for neither link when there is
+        # no page before or after it), and the W3C validator warns of a marked archive page
+        # without either link: it goes unmarked until a second page comes.
+        archive=bool(request.page)
+        and any(link.rel in ("prev-archive", "next-archive") for link in links),
         next_url=next_url(links, FORMATS[request.extension].link_type),
         **feed_images(snap),
     )

@@ -94,6 +94,40 @@ def test_archive_documents_are_marked_and_linked(history_app) -> None:
     assert response.cache_control.max_age >= 7 * 24 * 3600
 
 
+def test_a_lone_archive_page_is_unmarked_until_a_second_page_comes(
+    make_app, tmp_path: Path
+) -> None:
+    """RFC 5005 gives the only archive page neither prev-archive nor next-archive, and the W3C
+    validator warns of an fh:archive page without one ("Archive incomplete")."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "topics.toml").write_text(MARKETS)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def add(numbers: range) -> None:
+        for n in numbers:
+            write_article(folder, f"a{n:02d}_{n:016x}.txt", f"Market report {n}",
+                          f"The market moved on day {n}.", "Markets were busy.",
+                          date=(start + timedelta(days=n)).isoformat())  # fmt: skip
+
+    add(range(30))
+    app = make_app(app_settings(folder, tmp_path / "i"))
+    page = app.test_client().get("/feeds/markets/archive/1.atom")
+    assert page.status_code == 200
+    root = etree.fromstring(page.data)
+    assert root.find(f"{{{FH}}}archive") is None
+    rels = links(feedparser.parse(page.data))
+    assert rels["current"] == f"{BASE_URL}/feeds/markets.atom"
+    assert "prev-archive" not in rels and "next-archive" not in rels
+    add(range(30, 40))
+    assert app.extensions["feeds"].refresh()
+    page = app.test_client().get("/feeds/markets/archive/1.atom")
+    assert etree.fromstring(page.data).find(f"{{{FH}}}archive") is not None
+    assert links(feedparser.parse(page.data))["next-archive"] == (
+        f"{BASE_URL}/feeds/markets/archive/2.atom"
+    )
+
+
 def test_archive_items_give_their_published_date_only_when_it_is_not_the_updated_one(
     history_app, tmp_path: Path
 ) -> None:
