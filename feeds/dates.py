@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from .collection import file_identity
 from .models import Article, Indexed
 from .store import IndexStore, Seen
 
@@ -76,13 +77,26 @@ class FileHistory:
 
 
 class GitHistory:
-    """File dates from ``git log``, read again only when HEAD moves."""
+    """File dates from ``git log``, read again only when HEAD moves, or when the collection
+    path comes to name another folder (a link switched to a new release)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._key: tuple[str, frozenset[str]] | None = None
         self._files: dict[str, FileHistory] = {}
-        self.available = self._git("rev-parse", "--is-inside-work-tree") is not None
+        self._folder: tuple[int, int] | None = None
+        self._available: bool | None = None  # not yet asked
+
+    @property
+    def available(self) -> bool:
+        """Whether the collection is in a git work tree: asked again of each folder the
+        collection path names, so a release that is a checkout is dated by its history."""
+        folder = file_identity(self.root)
+        if self._available is None or folder != self._folder:
+            self._folder = folder
+            self._key = None  # another folder: its history, if any, is read anew
+            self._available = self._git("rev-parse", "--is-inside-work-tree") is not None
+        return self._available
 
     def key(self) -> object:
         """What the dates depend on: HEAD and the files changed since."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_dates import git
 
 from conftest import app_settings, wait_for, write_article
 from conftest import feed_titles as titles
@@ -126,6 +127,24 @@ def test_a_link_switched_to_a_new_release_is_followed(
     write_article(second, "later_00000000000000a3.txt", "Later in the new", "About Japan.")
     wait_for(lambda: "Later in the new" in titles(client), "a change in the new release")
     assert "In the old release" not in titles(client)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_link_switched_to_a_git_checkout_dates_its_new_articles_by_its_history(
+    releases: tuple[Path, Path, Path], tmp_path: Path, make_app: Callable[..., Any]
+) -> None:
+    link, _, second = releases
+    write_article(second, "new_00000000000000c1.txt", "Committed in the release", "About Japan.")
+    git(second, "init", "-q", "-b", "main")
+    git(second, "add", ".")
+    git(second, "commit", "-qm", "release", when="2024-05-06T07:08:09Z")
+    settings = app_settings(link, tmp_path / "index", reload_interval=0.05, git_dates=True)
+    client = make_app(settings, watch=True).test_client()  # the first release: no checkout
+    switch_link(link, second)
+    wait_for(lambda: "Committed in the release" in titles(client), "the checkout published")
+    items = client.get("/feeds/all.json").get_json(force=True)["items"]
+    (item,) = [i for i in items if i["title"] == "Committed in the release"]
+    assert item["date_published"] == "2024-05-06T07:08:09+00:00"
 
 
 def test_a_folder_renamed_into_place_is_followed(
