@@ -16,17 +16,22 @@ ATOM = "http://www.w3.org/2005/Atom"
 COUNT = 47
 
 
-@pytest.fixture
-def history_app(make_app, tmp_path: Path):  # type: ignore[no-untyped-def]
-    folder = tmp_path / "c"
-    folder.mkdir()
+def write_reports(folder: Path, numbers: range) -> None:
+    """Market reports ``numbers``, one a day from 2024-01-01, in a collection of the markets
+    topic."""
+    folder.mkdir(exist_ok=True)
     (folder / "topics.toml").write_text(MARKETS)
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    for n in range(COUNT):
+    for n in numbers:
         when = (start + timedelta(days=n)).isoformat()
         write_article(folder, f"a{n:02d}_{n:016x}.txt", f"Market report {n}",
                       f"The market moved on day {n}.", "Markets were busy.", date=when)  # fmt: skip
-    return make_app(app_settings(folder, tmp_path / "i"))
+
+
+@pytest.fixture
+def history_app(make_app, tmp_path: Path):  # type: ignore[no-untyped-def]
+    write_reports(tmp_path / "c", range(COUNT))
+    return make_app(app_settings(tmp_path / "c", tmp_path / "i"))
 
 
 def links(parsed) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -100,17 +105,7 @@ def test_a_lone_archive_page_is_unmarked_until_a_second_page_comes(
     """RFC 5005 gives the only archive page neither prev-archive nor next-archive, and the W3C
     validator warns of an fh:archive page without one ("Archive incomplete")."""
     folder = tmp_path / "c"
-    folder.mkdir()
-    (folder / "topics.toml").write_text(MARKETS)
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-
-    def add(numbers: range) -> None:
-        for n in numbers:
-            write_article(folder, f"a{n:02d}_{n:016x}.txt", f"Market report {n}",
-                          f"The market moved on day {n}.", "Markets were busy.",
-                          date=(start + timedelta(days=n)).isoformat())  # fmt: skip
-
-    add(range(30))
+    write_reports(folder, range(30))
     app = make_app(app_settings(folder, tmp_path / "i"))
     page = app.test_client().get("/feeds/markets/archive/1.atom")
     assert page.status_code == 200
@@ -119,7 +114,7 @@ def test_a_lone_archive_page_is_unmarked_until_a_second_page_comes(
     rels = links(feedparser.parse(page.data))
     assert rels["current"] == f"{BASE_URL}/feeds/markets.atom"
     assert "prev-archive" not in rels and "next-archive" not in rels
-    add(range(30, 40))
+    write_reports(folder, range(30, 40))
     assert app.extensions["feeds"].refresh()
     page = app.test_client().get("/feeds/markets/archive/1.atom")
     assert etree.fromstring(page.data).find(f"{{{FH}}}archive") is not None
